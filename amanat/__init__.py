@@ -1,0 +1,1 @@
+"""Amanat (امانت): electoral-risk and election-operations platform."""

@@ -1,0 +1,22 @@
+"""The `amanat` console command: Django's management commands, with hyphenated names.
+
+`amanat import-geography iran` runs the `import_geography` management command.
+"""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amanat.settings")
+    from django.core.management import execute_from_command_line
+
+    argv = list(sys.argv)
+    argv[0] = "amanat"
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        argv[1] = argv[1].replace("-", "_")
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

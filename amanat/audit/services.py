@@ -1,0 +1,137 @@
+"""Writing to the audit log. Every other app's services call `audit_record` inside their transaction."""
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from amanat.audit.models import AuditAction, AuditChainHead, AuditEntry
+
+GENESIS_HASH = "0" * 64
+
+
+def _json_safe(value: Any) -> Any:
+    """Round-trip through JSON so that what is hashed is exactly what the database returns."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def entry_digest(entry: AuditEntry) -> str:
+    """SHA-256 over the entry's canonical content, its sequence number and the previous hash."""
+    content = {
+        "seq": entry.seq,
+        "created_at": entry.created_at.isoformat(timespec="microseconds"),
+        "actor_id": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "entity_label": entry.entity_label,
+        "province_id": entry.province_id,
+        "county_id": entry.county_id,
+        "before": entry.before,
+        "after": entry.after,
+        "ip_address": entry.ip_address,
+        "prev_hash": entry.prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The audited state of a model instance: concrete field values, foreign keys as ids."""
+    data: dict[str, Any] = {}
+    for field in instance._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        if field.name in {"password"}:
+            continue
+        data[field.attname] = field.value_from_object(instance)
+    return _json_safe(data)
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    entity: models.Model | None = None,
+    entity_type: str = "",
+    entity_id: str | int = "",
+    entity_label: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    province_id: int | None = None,
+    county_id: int | None = None,
+    ip_address: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the hash chain, in the caller's transaction (ثبت در دفتر ممیزی)."""
+    if action not in AuditAction.values:
+        raise ValueError(f"unknown audit action {action!r}")
+    if entity is not None:
+        entity_type = entity_type or entity._meta.label
+        entity_id = entity_id or str(entity.pk)
+        entity_label = entity_label or str(entity)[:300]
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    with transaction.atomic():
+        # The head row lock orders concurrent appends; it is held only until the caller commits.
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+        entry = AuditEntry(
+            seq=head.last_seq + 1,
+            created_at=timezone.now(),
+            actor_id=actor.pk if authenticated else None,
+            actor_label=(actor.get_username() if authenticated else "")[:200],
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            entity_label=entity_label[:300],
+            province_id=province_id,
+            county_id=county_id,
+            before=_json_safe(before),
+            after=_json_safe(after),
+            ip_address=ip_address,
+            prev_hash=head.last_hash,
+        )
+        entry.hash = entry_digest(entry)
+        AuditEntry.all_entries.bulk_create([entry])
+        head.last_seq = entry.seq
+        head.last_hash = entry.hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    reason: str
+
+
+def audit_chain_verify(*, chunk_size: int = 5000) -> Iterator[ChainProblem]:
+    """Walk the whole chain in order; yield the first broken link (and stop there)."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    head = AuditChainHead.objects.filter(id=1).first()
+    for entry in AuditEntry.all_entries.order_by("seq").iterator(chunk_size=chunk_size):
+        if entry.seq != expected_seq:
+            yield ChainProblem(expected_seq, f"entry {expected_seq} is missing (next present is {entry.seq})")
+            return
+        if entry.prev_hash != expected_prev:
+            yield ChainProblem(entry.seq, "does not follow the previous entry (deleted or reordered)")
+            return
+        if entry_digest(entry) != entry.hash:
+            yield ChainProblem(entry.seq, "content does not match its hash (edited)")
+            return
+        expected_prev = entry.hash
+        expected_seq += 1
+    last_seq = expected_seq - 1
+    if head is None:
+        if last_seq:
+            yield ChainProblem(last_seq, "the chain head is missing")
+        return
+    if head.last_seq != last_seq or head.last_hash != expected_prev:
+        yield ChainProblem(last_seq + 1, f"entries after {last_seq} are missing (head says {head.last_seq})")

@@ -1,0 +1,83 @@
+"""Reads of election events. Events are national; which counties take part is scoped."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from amanat.elections.models import Contest, ContestCounty, ElectionEvent
+from amanat.geography.models import County
+from amanat.scoping import jurisdiction_of, scoped_to
+
+
+def election_event_list_for(*, user: Any) -> QuerySet[ElectionEvent]:
+    """Every election event (they are national); newest voting day first."""
+    jurisdiction_of(user)
+    return ElectionEvent.objects.order_by("-voting_day")
+
+
+def election_event_get_for(*, user: Any, event_id: Any) -> ElectionEvent:
+    """One election event."""
+    jurisdiction_of(user)
+    try:
+        return ElectionEvent.objects.get(pk=int(event_id))
+    except (ElectionEvent.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def election_event_current(*, today: dt.date | None = None) -> ElectionEvent | None:
+    """The event whose season includes today; else the next one; else the most recent."""
+    today = today or timezone.localdate()
+    events = ElectionEvent.objects.all()
+    return (
+        events.filter(opens_on__lte=today, closes_on__gte=today).order_by("voting_day").first()
+        or events.filter(voting_day__gt=today).order_by("voting_day").first()
+        or events.filter(voting_day__lt=today).order_by("-voting_day").first()
+    )
+
+
+@dataclass(frozen=True)
+class ContestRow:
+    contest: Contest
+    counties_in_jurisdiction: int
+
+
+def contest_list_for(*, user: Any, event: ElectionEvent) -> list[ContestRow]:
+    """The event's contests, each with how many of the caller's counties take part."""
+    with scoped_to(user):
+        counts = dict(
+            ContestCounty.objects.filter(contest__event=event)
+            .values("contest_id")
+            .annotate(total=Count("id"))
+            .values_list("contest_id", "total")
+        )
+    contests = Contest.objects.filter(event=event).order_by("kind", "title")
+    return [ContestRow(contest, counts.get(contest.pk, 0)) for contest in contests]
+
+
+def contest_county_list_for(*, user: Any, contest: Contest) -> QuerySet[County]:
+    """The counties taking part in a contest, within the caller's jurisdiction."""
+    with scoped_to(user):
+        county_ids = ContestCounty.objects.filter(contest=contest).values("county_id")
+        return County.objects.filter(id__in=county_ids).select_related("province").order_by("province__name", "name")
+
+
+def contest_get_for(*, user: Any, event: ElectionEvent, contest_id: Any) -> Contest:
+    """One contest of an event."""
+    jurisdiction_of(user)
+    try:
+        return Contest.objects.get(event=event, pk=int(contest_id))
+    except (Contest.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def county_contests_for(*, user: Any, county: County, event: ElectionEvent | None) -> QuerySet[Contest]:
+    """The contests a county takes part in during an event."""
+    if event is None:
+        return Contest.objects.none()
+    with scoped_to(user):
+        contest_ids = ContestCounty.objects.filter(county=county, contest__event=event).values("contest_id")
+        return Contest.objects.filter(id__in=contest_ids).order_by("kind")

@@ -1,0 +1,124 @@
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from amanat.scoping import Jurisdiction, JurisdictionManager
+
+
+class Division(models.Model):
+    """Fields shared by every administrative division: an official code and names in two languages."""
+
+    code = models.CharField(max_length=20, verbose_name=_("official code"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    name_en = models.CharField(max_length=200, blank=True, verbose_name=_("English name"))
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Province(Division):
+    """A first-level division (استان)."""
+
+    objects: ClassVar[Any] = JurisdictionManager(province="pk")
+
+    class Meta(Division.Meta):
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+        constraints = [models.UniqueConstraint(fields=["code"], name="province_code_unique")]
+
+    @property
+    def jurisdiction(self) -> Jurisdiction:
+        return Jurisdiction(province_id=self.pk)
+
+
+class County(Division):
+    """A second-level division (شهرستان): the unit a county election security committee serves."""
+
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="counties", verbose_name=_("province")
+    )
+
+    objects: ClassVar[Any] = JurisdictionManager(province="province_id", county="pk")
+
+    class Meta(Division.Meta):
+        verbose_name = _("county")
+        verbose_name_plural = _("counties")
+        constraints = [models.UniqueConstraint(fields=["code"], name="county_code_unique")]
+
+    @property
+    def jurisdiction(self) -> Jurisdiction:
+        return Jurisdiction(province_id=self.province_id, county_id=self.pk)
+
+
+class District(Division):
+    """A third-level division (بخش) within a county."""
+
+    county = models.ForeignKey(
+        County, on_delete=models.PROTECT, related_name="districts", verbose_name=_("county")
+    )
+
+    objects: ClassVar[Any] = JurisdictionManager(province="county__province_id", county="county_id")
+
+    class Meta(Division.Meta):
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        constraints = [models.UniqueConstraint(fields=["code"], name="district_code_unique")]
+
+
+class PollingStation(models.Model):
+    """A polling station (شعبه اخذ رأی): where votes are cast, identified by its official code."""
+
+    code = models.CharField(max_length=30, verbose_name=_("station code"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    county = models.ForeignKey(
+        County, on_delete=models.PROTECT, related_name="stations", verbose_name=_("county")
+    )
+    district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stations",
+        verbose_name=_("district"),
+    )
+    address = models.CharField(max_length=300, blank=True, verbose_name=_("address"))
+    latitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("latitude")
+    )
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("longitude")
+    )
+    is_mobile = models.BooleanField(default=False, verbose_name=_("mobile station"))
+    is_synthetic = models.BooleanField(
+        default=False,
+        verbose_name=_("synthetic"),
+        help_text=_("Generated for demonstrations and benchmarks, not a real station."),
+    )
+
+    objects: ClassVar[Any] = JurisdictionManager(province="county__province_id", county="county_id")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("polling station")
+        verbose_name_plural = _("polling stations")
+        constraints = [
+            models.UniqueConstraint(fields=["code"], name="station_code_unique"),
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
+                name="station_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(longitude__isnull=True)
+                | models.Q(longitude__gte=-180, longitude__lte=180),
+                name="station_longitude_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["county", "code"], name="station_county_code_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"

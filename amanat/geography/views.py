@@ -1,0 +1,83 @@
+import csv
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.text import slugify
+
+from amanat.geography import selectors
+from amanat.geography.services import stations_csv_rows
+from amanat.ui.pagination import paginate
+
+
+@login_required
+def country(request: HttpRequest) -> HttpResponse:
+    provinces = list(selectors.province_list_for(user=request.user))
+    station_counts = selectors.station_counts_by_province_for(user=request.user)
+    for province in provinces:
+        province.station_count = station_counts.get(province.pk, 0)
+    return render(request, "geography/country.html", {"provinces": provinces})
+
+
+@login_required
+def province_detail(request: HttpRequest, province_id: int) -> HttpResponse:
+    province = selectors.province_get_for(user=request.user, province_id=province_id)
+    q = request.GET.get("q", "").strip()
+    page = paginate(request, selectors.county_list_for(user=request.user, province_id=province.pk, q=q))
+    counts = selectors.station_counts_by_county_for(user=request.user, county_ids=[c.pk for c in page])
+    for county in page:
+        county.station_count = counts.get(county.pk, 0)
+    context = {"province": province, "page": page, "q": q}
+    if request.headers.get("HX-Request"):
+        return render(request, "geography/partials/county_table.html", context)
+    return render(request, "geography/province.html", context)
+
+
+def _station_page_context(request: HttpRequest, **filters: Any) -> dict[str, Any]:
+    q = request.GET.get("q", "").strip()
+    district_id = request.GET.get("district", "").strip() or None
+    stations = selectors.station_list_for(user=request.user, district_id=district_id, q=q, **filters)
+    return {"page": paginate(request, stations), "q": q, "district_id": district_id}
+
+
+@login_required
+def county_detail(request: HttpRequest, county_id: int) -> HttpResponse:
+    county = selectors.county_get_for(user=request.user, county_id=county_id)
+    context = _station_page_context(request, county_id=county.pk)
+    if request.headers.get("HX-Request"):
+        return render(request, "geography/partials/station_table.html", context)
+    context.update(county=county, districts=selectors.district_list_for(user=request.user, county_id=county.pk))
+    return render(request, "geography/county.html", context)
+
+
+@login_required
+def station_search(request: HttpRequest) -> HttpResponse:
+    context = _station_page_context(request)
+    if request.headers.get("HX-Request"):
+        return render(request, "geography/partials/station_table.html", context)
+    return render(request, "geography/stations.html", context)
+
+
+@login_required
+def station_detail(request: HttpRequest, station_id: int) -> HttpResponse:
+    station = selectors.station_get_for(user=request.user, station_id=station_id)
+    return render(request, "geography/station.html", {"station": station})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def county_stations_csv(request: HttpRequest, county_id: int) -> StreamingHttpResponse:
+    county = selectors.county_get_for(user=request.user, county_id=county_id)
+    stations = selectors.station_list_for(user=request.user, county_id=county.pk).iterator(chunk_size=2000)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in stations_csv_rows(stations)), content_type="text/csv; charset=utf-8"
+    )
+    filename = slugify(county.name_en or county.code) or county.code
+    response["Content-Disposition"] = f'attachment; filename="stations-{filename}.csv"'
+    return response

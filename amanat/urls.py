@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from amanat.api import api
+
+admin.site.site_header = "Amanat"
+admin.site.site_title = "Amanat"
+
+urlpatterns = [
+    path("", include("amanat.reports.urls")),
+    path("accounts/", include("amanat.accounts.urls")),
+    path("geo/", include("amanat.geography.urls")),
+    path("elections/", include("amanat.elections.urls")),
+    path("audit/", include("amanat.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
