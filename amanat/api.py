@@ -22,7 +22,7 @@ api = NinjaAPI(
     description=(
         "Election-operations data scoped to the caller's jurisdiction. Authenticate with "
         "`Authorization: Bearer <token>` (tokens are issued on the account page) or a browser session. "
-        "Errors are JSON: `{\"detail\": [{\"loc\": [...], \"msg\": ...}]}` naming the offending field; "
+        'Errors are JSON: `{"detail": [{"loc": [...], "msg": ...}]}` naming the offending field; '
         "objects outside your jurisdiction answer 404 as if they did not exist."
     ),
     auth=[TokenAuth(), SessionAuth()],

@@ -30,7 +30,12 @@ class Organisation(models.Model):
     name_en = models.CharField(max_length=200, blank=True, verbose_name=_("English name"))
     kind = models.CharField(max_length=30, choices=OrganisationKind.choices, verbose_name=_("kind"))
     province = models.ForeignKey(
-        Province, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("province")
+        Province,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("province"),
     )
     county = models.ForeignKey(
         County, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("county")
@@ -46,8 +51,9 @@ class Organisation(models.Model):
                 condition=models.Q(county__isnull=True) | models.Q(province__isnull=False),
                 name="organisation_county_needs_province",
             ),
-            models.UniqueConstraint(fields=["name", "province", "county"], name="organisation_unique_name",
-                                    nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["name", "province", "county"], name="organisation_unique_name", nulls_distinct=False
+            ),
         ]
 
     def __str__(self) -> str:
@@ -70,7 +76,12 @@ class User(AbstractUser):
         verbose_name=_("organisation"),
     )
     province = models.ForeignKey(
-        Province, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("province")
+        Province,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("province"),
     )
     county = models.ForeignKey(
         County, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("county")
@@ -101,11 +112,21 @@ class User(AbstractUser):
             return False
         return self.is_superuser or role_has(self.role, Capability(capability))
 
+    @property
+    def can_audit(self) -> bool:
+        return self.can(Capability.AUDIT)
+
+    @property
+    def can_administer(self) -> bool:
+        return self.can(Capability.ADMINISTER)
+
 
 class ApiToken(models.Model):
     """A bearer token for a device or an integration; only its SHA-256 is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
     name = models.CharField(max_length=100, verbose_name=_("name"))
     prefix = models.CharField(max_length=12, verbose_name=_("prefix"))
     key_hash = models.CharField(max_length=64, verbose_name=_("key hash"))

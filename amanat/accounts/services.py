@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amanat.accounts.models import ApiToken, Organisation, User
-from amanat.accounts.roles import Role
 from amanat.accounts.permissions import Capability, require
+from amanat.accounts.roles import Role
 from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, snapshot
 from amanat.geography.models import County, Province
@@ -30,22 +30,34 @@ def _jurisdiction(province: Province | None, county: County | None) -> Jurisdict
 
 
 def organisation_create(
-    *, actor: Any, name: str, kind: str, province: Province | None = None, county: County | None = None,
+    *,
+    actor: Any,
+    name: str,
+    kind: str,
+    province: Province | None = None,
+    county: County | None = None,
     name_en: str = "",
 ) -> Organisation:
     """Add an organisation to the managed list, at a jurisdiction within the actor's."""
     where = _jurisdiction(province, county)
     require(actor, Capability.ADMINISTER, within=where)
     organisation = Organisation(
-        name=name.strip(), name_en=name_en.strip(), kind=kind, province_id=where.province_id,
+        name=name.strip(),
+        name_en=name_en.strip(),
+        kind=kind,
+        province_id=where.province_id,
         county_id=where.county_id,
     )
     organisation.full_clean()
     with transaction.atomic():
         organisation.save()
         audit_record(
-            actor=actor, action=AuditAction.CREATE, entity=organisation, after=snapshot(organisation),
-            province_id=where.province_id, county_id=where.county_id,
+            actor=actor,
+            action=AuditAction.CREATE,
+            entity=organisation,
+            after=snapshot(organisation),
+            province_id=where.province_id,
+            county_id=where.county_id,
         )
     return organisation
 
@@ -69,13 +81,22 @@ def user_create(
     require(actor, Capability.ADMINISTER, within=where)
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role.")})
-    if organisation is not None and not organisation.jurisdiction.covers(where) and not where.covers(
-        organisation.jurisdiction
+    if (
+        organisation is not None
+        and not organisation.jurisdiction.covers(where)
+        and not where.covers(organisation.jurisdiction)
     ):
         raise ValidationError({"organisation": _("The organisation does not serve this jurisdiction.")})
     user = User(
-        username=username.strip(), role=role, organisation=organisation, province_id=where.province_id,
-        county_id=where.county_id, first_name=first_name, last_name=last_name, email=email, is_staff=is_staff,
+        username=username.strip(),
+        role=role,
+        organisation=organisation,
+        province_id=where.province_id,
+        county_id=where.county_id,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        is_staff=is_staff,
     )
     try:
         password_validation.validate_password(password, user)
@@ -86,8 +107,12 @@ def user_create(
     with transaction.atomic():
         user.save()
         audit_record(
-            actor=actor, action=AuditAction.CREATE, entity=user, after=snapshot(user),
-            province_id=where.province_id, county_id=where.county_id,
+            actor=actor,
+            action=AuditAction.CREATE,
+            entity=user,
+            after=snapshot(user),
+            province_id=where.province_id,
+            county_id=where.county_id,
         )
     return user
 
@@ -104,11 +129,16 @@ def api_token_create(*, actor: Any, name: str) -> tuple[ApiToken, str]:
         raise ValidationError({"name": _("Give the token a name.")})
     raw_key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = ApiToken.objects.create(user=actor, name=name[:100], prefix=raw_key[:12], key_hash=_token_hash(raw_key))
+        token = ApiToken.objects.create(
+            user=actor, name=name[:100], prefix=raw_key[:12], key_hash=_token_hash(raw_key)
+        )
         audit_record(
-            actor=actor, action=AuditAction.CREATE, entity=token,
+            actor=actor,
+            action=AuditAction.CREATE,
+            entity=token,
             after={"name": token.name, "prefix": token.prefix, "user_id": actor.pk},
-            province_id=actor.province_id, county_id=actor.county_id,
+            province_id=actor.province_id,
+            county_id=actor.county_id,
         )
     return token, raw_key
 
@@ -123,9 +153,13 @@ def api_token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, action=AuditAction.UPDATE, entity=token,
-            before={"revoked_at": None}, after={"revoked_at": token.revoked_at},
-            province_id=actor.province_id, county_id=actor.county_id,
+            actor=actor,
+            action=AuditAction.UPDATE,
+            entity=token,
+            before={"revoked_at": None},
+            after={"revoked_at": token.revoked_at},
+            province_id=actor.province_id,
+            county_id=actor.county_id,
         )
     return token
 
@@ -155,8 +189,12 @@ def _client_ip(request: Any) -> str | None:
 def login_record(*, user: User, request: Any) -> None:
     """Audit a successful login."""
     audit_record(
-        actor=user, action=AuditAction.LOGIN, entity=user, province_id=user.province_id,
-        county_id=user.county_id, ip_address=_client_ip(request),
+        actor=user,
+        action=AuditAction.LOGIN,
+        entity=user,
+        province_id=user.province_id,
+        county_id=user.county_id,
+        ip_address=_client_ip(request),
     )
 
 
@@ -165,8 +203,12 @@ def logout_record(*, user: User | None, request: Any) -> None:
     if user is None:
         return
     audit_record(
-        actor=user, action=AuditAction.LOGOUT, entity=user, province_id=user.province_id,
-        county_id=user.county_id, ip_address=_client_ip(request),
+        actor=user,
+        action=AuditAction.LOGOUT,
+        entity=user,
+        province_id=user.province_id,
+        county_id=user.county_id,
+        ip_address=_client_ip(request),
     )
 
 
@@ -175,6 +217,7 @@ def login_failure_record(*, username: str, request: Any) -> None:
     target = User.objects.filter(username=username).only("id", "province_id", "county_id").first()
     audit_record(
         actor=None,
+        actor_label="anonymous",
         action=AuditAction.LOGIN_FAILED,
         entity_type="accounts.User",
         entity_id=target.pk if target else "",

@@ -94,3 +94,6 @@ class AuditChainHead(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"head at {self.last_seq}"

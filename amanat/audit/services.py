@@ -69,6 +69,7 @@ def audit_record(
     province_id: int | None = None,
     county_id: int | None = None,
     ip_address: str | None = None,
+    actor_label: str = "",
 ) -> AuditEntry:
     """Append one entry to the hash chain, in the caller's transaction (ثبت در دفتر ممیزی)."""
     if action not in AuditAction.values:
@@ -85,7 +86,7 @@ def audit_record(
             seq=head.last_seq + 1,
             created_at=timezone.now(),
             actor_id=actor.pk if authenticated else None,
-            actor_label=(actor.get_username() if authenticated else "")[:200],
+            actor_label=(actor.get_username() if authenticated else actor_label or "system")[:200],
             action=action,
             entity_type=entity_type,
             entity_id=str(entity_id),

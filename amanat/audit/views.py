@@ -11,7 +11,9 @@ from amanat.ui.pagination import paginate
 
 
 class AuditFilterForm(forms.Form):
-    action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", _("All"))] + AuditAction.choices)
+    action = forms.ChoiceField(
+        label=_("Action"), required=False, choices=[("", _("All")), *AuditAction.choices]
+    )
     entity_type = forms.CharField(label=_("Entity type"), required=False)
     actor = forms.CharField(label=_("Actor"), required=False)
     since = JalaliDateField(label=_("From"), required=False)

@@ -55,8 +55,12 @@ def event_detail(request: HttpRequest, event_id: int) -> Any:
 def contest_list(request: HttpRequest, event_id: int) -> Any:
     event = selectors.election_event_get_for(user=request.user, event_id=event_id)
     return [
-        {"id": row.contest.pk, "kind": row.contest.kind, "title": str(row.contest),
-         "counties_in_jurisdiction": row.counties_in_jurisdiction}
+        {
+            "id": row.contest.pk,
+            "kind": row.contest.kind,
+            "title": str(row.contest),
+            "counties_in_jurisdiction": row.counties_in_jurisdiction,
+        }
         for row in selectors.contest_list_for(user=request.user, event=event)
     ]
 

@@ -49,12 +49,16 @@ class ElectionEvent(models.Model):
         verbose_name = _("election event")
         verbose_name_plural = _("election events")
         constraints = [
-            models.CheckConstraint(condition=models.Q(opens_on__lte=models.F("voting_day")), name="event_opens_before_voting"),
             models.CheckConstraint(
-                condition=models.Q(voting_ends_on__gte=models.F("voting_day")), name="event_voting_ends_after_start"
+                condition=models.Q(opens_on__lte=models.F("voting_day")), name="event_opens_before_voting"
             ),
             models.CheckConstraint(
-                condition=models.Q(closes_on__gte=models.F("voting_ends_on")), name="event_closes_after_voting"
+                condition=models.Q(voting_ends_on__gte=models.F("voting_day")),
+                name="event_voting_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(closes_on__gte=models.F("voting_ends_on")),
+                name="event_closes_after_voting",
             ),
             models.UniqueConstraint(fields=["voting_day", "name"], name="event_unique_name_per_day"),
         ]
@@ -91,7 +95,9 @@ class Contest(models.Model):
         ordering = ["event", "kind", "title"]
         verbose_name = _("contest")
         verbose_name_plural = _("contests")
-        constraints = [models.UniqueConstraint(fields=["event", "kind", "title"], name="contest_unique_per_event")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "kind", "title"], name="contest_unique_per_event")
+        ]
 
     def __str__(self) -> str:
         return self.title or str(self.get_kind_display())
@@ -109,3 +115,6 @@ class ContestCounty(models.Model):
         verbose_name = _("participating county")
         verbose_name_plural = _("participating counties")
         constraints = [models.UniqueConstraint(fields=["contest", "county"], name="contest_county_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contest_id}:{self.county_id}"

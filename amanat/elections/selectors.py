@@ -62,7 +62,11 @@ def contest_county_list_for(*, user: Any, contest: Contest) -> QuerySet[County]:
     """The counties taking part in a contest, within the caller's jurisdiction."""
     with scoped_to(user):
         county_ids = ContestCounty.objects.filter(contest=contest).values("county_id")
-        return County.objects.filter(id__in=county_ids).select_related("province").order_by("province__name", "name")
+        return (
+            County.objects.filter(id__in=county_ids)
+            .select_related("province")
+            .order_by("province__name", "name")
+        )
 
 
 def contest_get_for(*, user: Any, event: ElectionEvent, contest_id: Any) -> Contest:

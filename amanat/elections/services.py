@@ -50,8 +50,13 @@ def election_event_create(
         raise ValidationError({"name": _("This field is required.")})
     _check_dates(opens_on, voting_day, voting_ends_on, closes_on)
     event = ElectionEvent(
-        name=name.strip(), name_en=name_en.strip(), opens_on=opens_on, voting_day=voting_day,
-        voting_ends_on=voting_ends_on, closes_on=closes_on, is_demo=is_demo,
+        name=name.strip(),
+        name_en=name_en.strip(),
+        opens_on=opens_on,
+        voting_day=voting_day,
+        voting_ends_on=voting_ends_on,
+        closes_on=closes_on,
+        is_demo=is_demo,
     )
     if ElectionEvent.objects.filter(voting_day=voting_day, name=event.name).exists():
         raise ValidationError({"name": _("An event with this name is already set for that day.")})
@@ -81,10 +86,13 @@ def contest_add(
                 else sorted({county.pk for county in counties})
             )
             ContestCounty.objects.bulk_create(
-                [ContestCounty(contest=contest, county_id=county_id) for county_id in county_ids], batch_size=2000
+                [ContestCounty(contest=contest, county_id=county_id) for county_id in county_ids],
+                batch_size=2000,
             )
         audit_record(
-            actor=actor, action=AuditAction.CREATE, entity=contest,
+            actor=actor,
+            action=AuditAction.CREATE,
+            entity=contest,
             after={**snapshot(contest), "county_count": len(county_ids)},
         )
     return contest

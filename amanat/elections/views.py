@@ -25,7 +25,9 @@ def contest_detail(request: HttpRequest, event_id: int, contest_id: int) -> Http
     event = selectors.election_event_get_for(user=request.user, event_id=event_id)
     contest = selectors.contest_get_for(user=request.user, event=event, contest_id=contest_id)
     page = paginate(request, selectors.contest_county_list_for(user=request.user, contest=contest))
-    return render(request, "elections/contest_detail.html", {"event": event, "contest": contest, "page": page})
+    return render(
+        request, "elections/contest_detail.html", {"event": event, "contest": contest, "page": page}
+    )
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Reads of the geography, each scoped to the caller's jurisdiction (missing and forbidden both raise Http404)."""
+"""Reads of the geography, scoped to the caller's jurisdiction; missing and forbidden both raise Http404."""
 
 from dataclasses import dataclass
 from typing import Any

@@ -38,7 +38,7 @@ class RowError:
         return _("line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
 
 
-class ImportRejected(Exception):
+class ImportRejectedError(Exception):
     """The file had bad rows; nothing from it was written."""
 
     def __init__(self, errors: Sequence[RowError]) -> None:
@@ -70,11 +70,11 @@ def _read_csv(text: str, required: Sequence[str]) -> list[tuple[int, dict[str, s
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [column for column in required if column not in (reader.fieldnames or [])]
     if missing:
-        raise ImportRejected([RowError(1, _("missing columns: %s") % ", ".join(missing))])
+        raise ImportRejectedError([RowError(1, _("missing columns: %s") % ", ".join(missing))])
     rows = []
     for row in reader:
         if None in row:
-            raise ImportRejected([RowError(reader.line_num, _("too many fields"))])
+            raise ImportRejectedError([RowError(reader.line_num, _("too many fields"))])
         rows.append((reader.line_num, {key: (value or "").strip() for key, value in row.items()}))
     return rows
 
@@ -108,7 +108,7 @@ def parse_division_csv(text: str) -> list[DivisionRow]:
             )
         )
     if errors:
-        raise ImportRejected(errors)
+        raise ImportRejectedError(errors)
     return rows
 
 
@@ -126,9 +126,13 @@ def iran_division_rows() -> list[DivisionRow]:
     for line, row in enumerate(provinces, start=2):
         rows.append(DivisionRow(line, "province", row["code"], tidy(row["name"])))
     for line, row in enumerate(counties, start=2):
-        rows.append(DivisionRow(line, "county", row["code"], tidy(row["name"]), "", province_code[row["province"]]))
+        rows.append(
+            DivisionRow(line, "county", row["code"], tidy(row["name"]), "", province_code[row["province"]])
+        )
     for line, row in enumerate(districts, start=2):
-        rows.append(DivisionRow(line, "district", row["code"], tidy(row["name"]), "", county_code[row["county"]]))
+        rows.append(
+            DivisionRow(line, "district", row["code"], tidy(row["name"]), "", county_code[row["county"]])
+        )
     return rows
 
 
@@ -140,8 +144,12 @@ def _check_divisions(rows: Sequence[DivisionRow]) -> None:
     for row in rows:
         key = (row.level, row.code)
         if key in seen:
-            errors.append(RowError(row.line, _("code %(code)s repeats line %(first)s") % {
-                "code": row.code, "first": seen[key]}))
+            errors.append(
+                RowError(
+                    row.line,
+                    _("code %(code)s repeats line %(first)s") % {"code": row.code, "first": seen[key]},
+                )
+            )
         seen[key] = row.line
     missing_parents: dict[str, set[str]] = {"county": set(), "district": set()}
     for row in rows:
@@ -155,12 +163,23 @@ def _check_divisions(rows: Sequence[DivisionRow]) -> None:
         if codes
     }
     for row in rows:
-        if row.level in missing_parents and row.parent_code in missing_parents[row.level]:
-            if row.parent_code not in known_in_db.get(row.level, set()):
-                errors.append(RowError(row.line, _("parent %(code)s is not a known %(level)s") % {
-                    "code": row.parent_code, "level": "province" if row.level == "county" else "county"}))
+        if (
+            row.level in missing_parents
+            and row.parent_code in missing_parents[row.level]
+            and row.parent_code not in known_in_db.get(row.level, set())
+        ):
+            errors.append(
+                RowError(
+                    row.line,
+                    _("parent %(code)s is not a known %(level)s")
+                    % {
+                        "code": row.parent_code,
+                        "level": "province" if row.level == "county" else "county",
+                    },
+                )
+            )
     if errors:
-        raise ImportRejected(sorted(errors, key=lambda error: error.line))
+        raise ImportRejectedError(sorted(errors, key=lambda error: error.line))
 
 
 def _upsert(model: Any, wanted: dict[str, dict[str, Any]], result: ImportResult, label: str) -> None:
@@ -202,7 +221,11 @@ def geography_import(*, actor: Any, rows: Sequence[DivisionRow], source: str) ->
         _upsert(
             County,
             {
-                row.code: {"name": row.name, "name_en": row.name_en, "province_id": province_ids[row.parent_code]}
+                row.code: {
+                    "name": row.name,
+                    "name_en": row.name_en,
+                    "province_id": province_ids[row.parent_code],
+                }
                 for row in by_level["county"]
             },
             result,
@@ -251,7 +274,9 @@ def _coordinate(value: str, limit: int, name: str) -> Decimal | None:
     except InvalidOperation as exc:
         raise ValueError(_("%s is not a number") % name) from exc
     if not -limit <= number <= limit:
-        raise ValueError(_("%(name)s must be between -%(limit)s and %(limit)s") % {"name": name, "limit": limit})
+        raise ValueError(
+            _("%(name)s must be between -%(limit)s and %(limit)s") % {"name": name, "limit": limit}
+        )
     return number.quantize(Decimal("0.000001"))
 
 
@@ -269,7 +294,10 @@ def parse_station_csv(text: str) -> list[StationRow]:
             if not row["county_code"]:
                 raise ValueError(_("county_code is empty"))
             if row["code"] in seen:
-                raise ValueError(_("code %(code)s repeats line %(first)s") % {"code": row["code"], "first": seen[row["code"]]})
+                raise ValueError(
+                    _("code %(code)s repeats line %(first)s")
+                    % {"code": row["code"], "first": seen[row["code"]]}
+                )
             seen[row["code"]] = line
             rows.append(
                 StationRow(
@@ -286,7 +314,7 @@ def parse_station_csv(text: str) -> list[StationRow]:
         except ValueError as exc:
             errors.append(RowError(line, str(exc)))
     if errors:
-        raise ImportRejected(errors)
+        raise ImportRejectedError(errors)
     return rows
 
 
@@ -294,7 +322,9 @@ def station_import(*, actor: Any, rows: Sequence[StationRow], source: str) -> Im
     """Create or update polling stations from validated rows, all or nothing (ورود شعب اخذ رأی)."""
     result = ImportResult()
     with unscoped(), transaction.atomic():
-        county_ids = dict(County.objects.filter(code__in={r.county_code for r in rows}).values_list("code", "id"))
+        county_ids = dict(
+            County.objects.filter(code__in={r.county_code for r in rows}).values_list("code", "id")
+        )
         districts = {
             code: (pk, county_id)
             for code, pk, county_id in District.objects.filter(
@@ -315,7 +345,9 @@ def station_import(*, actor: Any, rows: Sequence[StationRow], source: str) -> Im
                     errors.append(RowError(row.line, _("district %s is unknown") % row.district_code))
                     continue
                 if district[1] != county_id:
-                    errors.append(RowError(row.line, _("district %s is not in that county") % row.district_code))
+                    errors.append(
+                        RowError(row.line, _("district %s is not in that county") % row.district_code)
+                    )
                     continue
                 district_id = district[0]
             wanted[row.code] = {
@@ -327,7 +359,7 @@ def station_import(*, actor: Any, rows: Sequence[StationRow], source: str) -> Im
                 "longitude": row.longitude,
             }
         if errors:
-            raise ImportRejected(errors)
+            raise ImportRejectedError(errors)
         _upsert(PollingStation, wanted, result, "stations")
         audit_record(
             actor=actor,
@@ -374,7 +406,8 @@ def station_generate(*, actor: Any, total: int = 60_000, seed: int = 1405) -> Im
                 batch.append(
                     PollingStation(
                         code=code,
-                        name=_("Synthetic station %(number)s, %(county)s") % {"number": number, "county": county_name},
+                        # Station names are data, kept in Persian like the real geography.
+                        name=f"شعبه {number} {county_name} (مصنوعی)",
                         county_id=county_id,
                         district_id=district_id,
                         is_synthetic=True,

@@ -47,7 +47,9 @@ def county_detail(request: HttpRequest, county_id: int) -> HttpResponse:
     context = _station_page_context(request, county_id=county.pk)
     if request.headers.get("HX-Request"):
         return render(request, "geography/partials/station_table.html", context)
-    context.update(county=county, districts=selectors.district_list_for(user=request.user, county_id=county.pk))
+    context.update(
+        county=county, districts=selectors.district_list_for(user=request.user, county_id=county.pk)
+    )
     return render(request, "geography/county.html", context)
 
 

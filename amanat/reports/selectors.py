@@ -31,8 +31,12 @@ def dashboard_for(*, user: Any) -> Dashboard:
     event = election_event_current(today=today)
     return Dashboard(
         jurisdiction_level=jurisdiction.level,
-        province=province_get_for(user=user, province_id=jurisdiction.province_id) if jurisdiction.province_id else None,
-        county=county_get_for(user=user, county_id=jurisdiction.county_id) if jurisdiction.county_id else None,
+        province=province_get_for(user=user, province_id=jurisdiction.province_id)
+        if jurisdiction.province_id
+        else None,
+        county=county_get_for(user=user, county_id=jurisdiction.county_id)
+        if jurisdiction.county_id
+        else None,
         counts=geography_counts_for(user=user),
         event=event,
         phase=event.phase_on(today) if event else None,

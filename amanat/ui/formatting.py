@@ -1,4 +1,4 @@
-"""Display rules for dates and numbers: Jalali calendar and Persian digits in Persian, Gregorian in English."""
+"""Display rules for dates and numbers: Jalali and Persian digits in Persian, Gregorian in English."""
 
 import datetime as dt
 import re
@@ -33,10 +33,7 @@ def localize_digits(value: object) -> str:
 def format_number(value: int | float | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        text = f"{value:,.1f}"
-    else:
-        text = f"{value:,}"
+    text = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
     if is_persian():
         return persian_digits(text.replace(",", "٬").replace(".", "٫"))
     return text

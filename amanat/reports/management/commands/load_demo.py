@@ -1,0 +1,135 @@
+"""Load the demonstration set: real geography, synthetic stations, demo users and a demo election.
+
+Lives in `reports`, the last app, because it touches every other one. Idempotent: running it
+again keeps existing data and creates only what is missing.
+"""
+
+import datetime as dt
+import os
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from amanat.accounts.models import Organisation, OrganisationKind, User
+from amanat.accounts.roles import Role
+from amanat.accounts.services import organisation_create, user_create
+from amanat.elections.models import ContestKind, ElectionEvent
+from amanat.elections.services import contest_add, election_event_create
+from amanat.geography.models import County, Province
+from amanat.scoping import unscoped
+
+DEMO_PROVINCE_CODE = "23"  # Tehran
+DEMO_COUNTY_CODE = "2302"  # Damavand (دماوند), a county of Tehran province
+DEMO_PASSWORD = os.getenv("AMANAT_DEMO_PASSWORD", "amanat-demo-1405")
+
+
+class Command(BaseCommand):
+    help = "Load real geography, synthetic stations, demo users (one per level) and a demo election event."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--stations", type=int, default=60_000, help="synthetic stations to generate")
+
+    def handle(self, *args: Any, stations: int, **options: Any) -> None:
+        call_command("import_geography", "iran", stdout=self.stdout)
+        call_command("generate_stations", total=stations, stdout=self.stdout)
+        with unscoped(), transaction.atomic():
+            province = Province.objects.get(code=DEMO_PROVINCE_CODE)
+            county = (
+                County.objects.filter(code=DEMO_COUNTY_CODE).first()
+                or province.counties.order_by("code").first()
+            )
+            admin = User.objects.filter(username="admin").first()
+            if admin is None:
+                admin = User.objects.create_superuser(
+                    "admin", email="admin@example.invalid", password=DEMO_PASSWORD, role=Role.ADMINISTRATOR
+                )
+            national_org = self._organisation(
+                admin, "ستاد انتخابات کشور", "National election headquarters", OrganisationKind.ELECTION_HQ
+            )
+            province_org = self._organisation(
+                admin,
+                f"استانداری {province.name}",
+                "Provincial governorate",
+                OrganisationKind.GOVERNORATE,
+                province=province,
+            )
+            county_org = self._organisation(
+                admin,
+                f"فرمانداری {county.name}",
+                "County governorate",
+                OrganisationKind.GOVERNORATE,
+                province=province,
+                county=county,
+            )
+            self._organisation(
+                admin,
+                f"مخابرات {county.name}",
+                "County telecommunications",
+                OrganisationKind.TELECOM,
+                province=province,
+                county=county,
+            )
+            self._organisation(
+                admin,
+                f"انتظامی {county.name}",
+                "County police",
+                OrganisationKind.POLICE,
+                province=province,
+                county=county,
+            )
+            if admin.organisation_id is None:
+                User.objects.filter(pk=admin.pk).update(organisation=national_org)
+            self._user(admin, "national", Role.ADMINISTRATOR, national_org)
+            self._user(admin, "auditor", Role.AUDITOR, national_org)
+            self._user(admin, "province", Role.CHAIR, province_org, province=province)
+            self._user(admin, "county", Role.SECRETARY, county_org, province=province, county=county)
+            self._event(admin)
+        self.stdout.write(self.style.SUCCESS("demo data ready"))
+        self.stdout.write(
+            f"logins (password for all: {DEMO_PASSWORD}):\n"
+            "  admin     superuser, national administrator\n"
+            "  national  national administrator\n"
+            "  auditor   national auditor\n"
+            f"  province  chair, {province.name} province\n"
+            f"  county    secretary, {county.name} county"
+        )
+
+    def _organisation(self, admin: User, name: str, name_en: str, kind: str, **where: Any) -> Organisation:
+        existing = Organisation.objects.filter(name=name, **where).first()
+        return existing or organisation_create(actor=admin, name=name, name_en=name_en, kind=kind, **where)
+
+    def _user(self, admin: User, username: str, role: str, organisation: Organisation, **where: Any) -> None:
+        if not User.objects.filter(username=username).exists():
+            user_create(
+                actor=admin,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                organisation=organisation,
+                **where,
+            )
+
+    def _event(self, admin: User) -> None:
+        if ElectionEvent.objects.filter(is_demo=True).exists():
+            return
+        voting_day = timezone.localdate() + dt.timedelta(days=110)
+        event = election_event_create(
+            actor=admin,
+            name="انتخابات نمایشی شوراها و میان‌دوره‌ای خبرگان (داده نمایشی)",
+            name_en="Demo: councils and Assembly of Experts by-election (demonstration data)",
+            voting_day=voting_day,
+            is_demo=True,
+        )
+        contest_add(actor=admin, event=event, kind=ContestKind.CITY_COUNCIL)
+        contest_add(actor=admin, event=event, kind=ContestKind.VILLAGE_COUNCIL)
+        tehran_counties = County.objects.filter(province__code=DEMO_PROVINCE_CODE)
+        contest_add(
+            actor=admin,
+            event=event,
+            kind=ContestKind.ASSEMBLY_OF_EXPERTS,
+            title="میان‌دوره‌ای خبرگان رهبری، استان تهران",
+            counties=tehran_counties,
+        )
