@@ -1,0 +1,53 @@
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from amanat.audit.models import AuditEntry
+from amanat.audit.services import audit_chain_verify
+
+
+def _tamper(sql: str, params: list[Any]) -> None:
+    """Change the table behind the application's back, as someone with database access could."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_append_only")
+
+
+def test_chain_of_world_verifies(world: Any) -> None:
+    assert AuditEntry.all_entries.count() >= 6
+    assert list(audit_chain_verify()) == []
+    call_command("verify_audit")
+
+
+def test_edited_entry_is_named(world: Any) -> None:
+    target = AuditEntry.all_entries.order_by("seq")[2]
+    _tamper("UPDATE audit_auditentry SET entity_label = %s WHERE seq = %s", ["forged", target.seq])
+    with pytest.raises(CommandError, match=rf"entry {target.seq}\b.*edited"):
+        call_command("verify_audit")
+
+
+def test_deleted_entry_is_named(world: Any) -> None:
+    target = AuditEntry.all_entries.order_by("seq")[1]
+    _tamper("DELETE FROM audit_auditentry WHERE seq = %s", [target.seq])
+    with pytest.raises(CommandError, match=rf"entry {target.seq}\b"):
+        call_command("verify_audit")
+
+
+def test_deleted_newest_entry_is_detected(world: Any) -> None:
+    last = AuditEntry.all_entries.order_by("-seq").first()
+    _tamper("DELETE FROM audit_auditentry WHERE seq = %s", [last.seq])
+    with pytest.raises(CommandError, match=rf"entry {last.seq}\b"):
+        call_command("verify_audit")
+
+
+def test_application_cannot_update_or_delete(world: Any) -> None:
+    with pytest.raises(TypeError):
+        AuditEntry.all_entries.all().update(entity_label="x")
+    with pytest.raises(TypeError):
+        AuditEntry.all_entries.all().delete()

@@ -1,0 +1,139 @@
+"""Shared test world: two provinces, three counties, stations, and the personas of every test.
+
+Built through the services, as a user would build it. Personas:
+admin (superuser, national), national (national administrator), auditor (national auditor),
+province_user (chair of province A), county_user (member in county A1), outsider (member in
+county B1 of the other province), county_viewer (viewer in county A1).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from amanat.accounts.models import Organisation, OrganisationKind, User
+from amanat.accounts.roles import Role
+from amanat.accounts.services import organisation_create, user_create
+from amanat.geography.models import County, District, PollingStation, Province
+from amanat.geography.services import (
+    geography_import,
+    parse_division_csv,
+    parse_station_csv,
+    station_import,
+)
+from amanat.scoping import unscoped
+
+PASSWORD = "correct-horse-battery-1405"
+
+DIVISIONS_CSV = """level,code,name,name_en,parent_code
+province,A,استان الف,Province A,
+province,B,استان ب,Province B,
+county,A1,شهرستان الف۱,County A1,A
+county,A2,شهرستان الف۲,County A2,A
+county,B1,شهرستان ب۱,County B1,B
+district,A1-1,بخش مرکزی الف۱,Central A1,A1
+district,A2-1,بخش مرکزی الف۲,Central A2,A2
+district,B1-1,بخش مرکزی ب۱,Central B1,B1
+"""
+
+STATIONS_CSV = """code,name,county_code,district_code,address,latitude,longitude
+A1-001,مدرسه شهید بهشتی,A1,A1-1,خیابان اول,35.700000,51.400000
+A1-002,مسجد جامع,A1,A1-1,,,
+A2-001,کتابخانه مرکزی,A2,A2-1,,,
+B1-001,دبستان فردوسی,B1,B1-1,,,
+B1-002,سالن ورزشی,B1,B1-1,,,
+"""
+
+
+@dataclass
+class World:
+    province_a: Province
+    province_b: Province
+    county_a1: County
+    county_a2: County
+    county_b1: County
+    district_a1: District
+    district_b1: District
+    station_a1: PollingStation
+    station_a2: PollingStation
+    station_b1: PollingStation
+    org_national: Organisation
+    org_a: Organisation
+    org_a1: Organisation
+    org_b1: Organisation
+
+
+@pytest.fixture
+def admin(db: Any) -> User:
+    return User.objects.create_superuser("admin", "admin@example.invalid", PASSWORD, role=Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def world(db: Any, admin: User) -> World:
+    geography_import(actor=admin, rows=parse_division_csv(DIVISIONS_CSV), source="test")
+    station_import(actor=admin, rows=parse_station_csv(STATIONS_CSV), source="test")
+    with unscoped():
+        province_a, province_b = Province.objects.get(code="A"), Province.objects.get(code="B")
+        county_a1, county_a2, county_b1 = (County.objects.get(code=code) for code in ("A1", "A2", "B1"))
+        stations = {s.code: s for s in PollingStation.objects.all()}
+        district_a1, district_b1 = District.objects.get(code="A1-1"), District.objects.get(code="B1-1")
+    org = organisation_create
+    return World(
+        province_a=province_a,
+        province_b=province_b,
+        county_a1=county_a1,
+        county_a2=county_a2,
+        county_b1=county_b1,
+        district_a1=district_a1,
+        district_b1=district_b1,
+        station_a1=stations["A1-001"],
+        station_a2=stations["A2-001"],
+        station_b1=stations["B1-001"],
+        org_national=org(actor=admin, name="ستاد کشور", kind=OrganisationKind.ELECTION_HQ),
+        org_a=org(actor=admin, name="استانداری الف", kind=OrganisationKind.GOVERNORATE, province=province_a),
+        org_a1=org(actor=admin, name="فرمانداری الف۱", kind=OrganisationKind.GOVERNORATE, county=county_a1),
+        org_b1=org(actor=admin, name="فرمانداری ب۱", kind=OrganisationKind.GOVERNORATE, county=county_b1),
+    )
+
+
+def _user(admin: User, username: str, role: str, organisation: Organisation, **where: Any) -> User:
+    return user_create(
+        actor=admin, username=username, password=PASSWORD, role=role, organisation=organisation, **where
+    )
+
+
+@pytest.fixture
+def national(admin: User, world: World) -> User:
+    return _user(admin, "national", Role.ADMINISTRATOR, world.org_national)
+
+
+@pytest.fixture
+def auditor(admin: User, world: World) -> User:
+    return _user(admin, "auditor", Role.AUDITOR, world.org_national)
+
+
+@pytest.fixture
+def province_user(admin: User, world: World) -> User:
+    return _user(admin, "province_a", Role.CHAIR, world.org_a, province=world.province_a)
+
+
+@pytest.fixture
+def county_user(admin: User, world: World) -> User:
+    return _user(admin, "county_a1", Role.MEMBER, world.org_a1, county=world.county_a1)
+
+
+@pytest.fixture
+def county_viewer(admin: User, world: World) -> User:
+    return _user(admin, "viewer_a1", Role.VIEWER, world.org_a1, county=world.county_a1)
+
+
+@pytest.fixture
+def outsider(admin: User, world: World) -> User:
+    return _user(admin, "county_b1", Role.MEMBER, world.org_b1, county=world.county_b1)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
