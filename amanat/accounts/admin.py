@@ -19,7 +19,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     list_filter = ["role", "is_active", "is_staff"]
     raw_id_fields = ["organisation", "province", "county"]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("Amanat", {"fields": ("organisation", "role", "province", "county")}),
     )
 
@@ -28,7 +28,6 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["user", "name", "prefix", "key_hash", "created_at", "last_used_at"]
-    exclude: list[str] = []
 
     def has_add_permission(self, request: object) -> bool:
         return False

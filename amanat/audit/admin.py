@@ -11,29 +11,28 @@ from amanat.audit.services import audit_record, snapshot
 class AuditedModelAdmin(admin.ModelAdmin):
     """Admin for reference data: every save and delete writes its audit entry in the same transaction."""
 
-    def _where(self, obj: models.Model) -> dict[str, int | None]:
+    def _where(self, obj: models.Model) -> tuple[int | None, int | None]:
         jurisdiction = getattr(obj, "jurisdiction", None)
-        return {
-            "province_id": getattr(jurisdiction, "province_id", None),
-            "county_id": getattr(jurisdiction, "county_id", None),
-        }
+        return getattr(jurisdiction, "province_id", None), getattr(jurisdiction, "county_id", None)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         with transaction.atomic():
             before = snapshot(type(obj)._base_manager.get(pk=obj.pk)) if change else None
             super().save_model(request, obj, form, change)
+            province_id, county_id = self._where(obj)
             audit_record(
                 actor=request.user,
                 action=AuditAction.UPDATE if change else AuditAction.CREATE,
                 entity=obj,
                 before=before,
                 after=snapshot(obj),
-                **self._where(obj),
+                province_id=province_id,
+                county_id=county_id,
             )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
-            before, where, pk, label = snapshot(obj), self._where(obj), obj.pk, str(obj)
+            before, (province_id, county_id), pk, label = snapshot(obj), self._where(obj), obj.pk, str(obj)
             super().delete_model(request, obj)
             audit_record(
                 actor=request.user,
@@ -42,7 +41,8 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 entity_id=pk,
                 entity_label=label,
                 before=before,
-                **where,
+                province_id=province_id,
+                county_id=county_id,
             )
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:

@@ -140,7 +140,7 @@ def _check_divisions(rows: Sequence[DivisionRow]) -> None:
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}
     codes_in_file = {level: {row.code for row in rows if row.level == level} for level in LEVELS}
-    parent_level = {"county": Province, "district": County}
+    parent_level: dict[str, Any] = {"county": Province, "district": County}
     for row in rows:
         key = (row.level, row.code)
         if key in seen:
@@ -185,7 +185,7 @@ def _check_divisions(rows: Sequence[DivisionRow]) -> None:
 def _upsert(model: Any, wanted: dict[str, dict[str, Any]], result: ImportResult, label: str) -> None:
     existing = {obj.code: obj for obj in model.objects.filter(code__in=list(wanted))}
     to_create, to_update = [], []
-    fields = set()
+    fields: set[str] = set()
     for code, values in wanted.items():
         obj = existing.get(code)
         if obj is None:

@@ -13,11 +13,9 @@ from amanat.ui.pagination import paginate
 
 @login_required
 def country(request: HttpRequest) -> HttpResponse:
-    provinces = list(selectors.province_list_for(user=request.user))
     station_counts = selectors.station_counts_by_province_for(user=request.user)
-    for province in provinces:
-        province.station_count = station_counts.get(province.pk, 0)
-    return render(request, "geography/country.html", {"provinces": provinces})
+    rows = [(p, station_counts.get(p.pk, 0)) for p in selectors.province_list_for(user=request.user)]
+    return render(request, "geography/country.html", {"rows": rows})
 
 
 @login_required
@@ -26,9 +24,8 @@ def province_detail(request: HttpRequest, province_id: int) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     page = paginate(request, selectors.county_list_for(user=request.user, province_id=province.pk, q=q))
     counts = selectors.station_counts_by_county_for(user=request.user, county_ids=[c.pk for c in page])
-    for county in page:
-        county.station_count = counts.get(county.pk, 0)
-    context = {"province": province, "page": page, "q": q}
+    rows = [(county, counts.get(county.pk, 0)) for county in page]
+    context = {"province": province, "page": page, "rows": rows, "q": q}
     if request.headers.get("HX-Request"):
         return render(request, "geography/partials/county_table.html", context)
     return render(request, "geography/province.html", context)

@@ -41,6 +41,7 @@ def test_deleted_entry_is_named(world: Any) -> None:
 
 def test_deleted_newest_entry_is_detected(world: Any) -> None:
     last = AuditEntry.all_entries.order_by("-seq").first()
+    assert last is not None
     _tamper("DELETE FROM audit_auditentry WHERE seq = %s", [last.seq])
     with pytest.raises(CommandError, match=rf"entry {last.seq}\b"):
         call_command("verify_audit")
