@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "django_scopes",
+    "ninja",  # so the API docs page serves Swagger UI locally, not from a CDN
     # Amanat apps, in dependency order (an app imports only apps listed above it).
     "amanat.ui",
     "amanat.audit",
