@@ -6,6 +6,9 @@ from amanat.api import api
 
 admin.site.site_header = "Amanat"
 admin.site.site_title = "Amanat"
+# Django admin sees every jurisdiction (reference data), so it is for superusers only; jurisdiction
+# administrators manage their users and data through Amanat's own pages, which are scoped.
+admin.site.has_permission = lambda request: bool(request.user.is_active and request.user.is_superuser)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", include("amanat.reports.urls")),

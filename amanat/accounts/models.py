@@ -120,6 +120,11 @@ class User(AbstractUser):
     def can_administer(self) -> bool:
         return self.can(Capability.ADMINISTER)
 
+    @property
+    def can_manage_elections(self) -> bool:
+        """Election events are national: only national administrators schedule them."""
+        return self.can(Capability.ADMINISTER) and self.province_id is None
+
 
 class ApiToken(models.Model):
     """A bearer token for a device or an integration; only its SHA-256 is stored."""

@@ -1,14 +1,18 @@
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amanat.accounts import selectors, services
-from amanat.accounts.forms import TokenCreateForm
+from amanat.accounts.forms import TokenCreateForm, UserCreateForm
+from amanat.ui.forms import add_service_errors
+from amanat.ui.pagination import paginate
 
 
 class LoginView(auth_views.LoginView):
@@ -38,3 +42,42 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     services.api_token_revoke(actor=request.user, token=token)
     messages.success(request, _("The token was revoked."))
     return redirect("accounts:profile")
+
+
+def _require_administrator(user: Any) -> None:
+    if not user.can_administer:
+        raise Http404
+
+
+@login_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    _require_administrator(request.user)
+    page = paginate(request, selectors.user_list_for(user=request.user))
+    return render(request, "accounts/user_list.html", {"page": page})
+
+
+@login_required
+def user_new(request: HttpRequest) -> HttpResponse:
+    _require_administrator(request.user)
+    form = UserCreateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.user_create(
+                actor=request.user,
+                username=data["username"],
+                password=data["password1"],
+                role=data["role"],
+                organisation=data["organisation"],
+                province=data["province"],
+                county=data["county"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("User %s was created.") % created.username)
+            return redirect("accounts:users")
+    return render(request, "accounts/user_form.html", {"form": form})

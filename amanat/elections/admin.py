@@ -1,13 +1,23 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from amanat.audit.admin import AuditedModelAdmin
 from amanat.elections.models import Contest, ElectionEvent
 
 
 class ContestInline(admin.TabularInline):
+    """Read-only: contests are added on the event page, which also records the counties taking part."""
+
     model = Contest
     extra = 0
     fields = ["kind", "title"]
+    readonly_fields = ["kind", "title"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(ElectionEvent)

@@ -12,7 +12,7 @@ from amanat.accounts.permissions import Capability, require
 from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, snapshot
 from amanat.elections.models import Contest, ContestCounty, ContestKind, ElectionEvent
-from amanat.geography.models import County
+from amanat.geography.models import County, Province
 from amanat.scoping import Jurisdiction, unscoped
 
 NATIONAL = Jurisdiction()
@@ -67,9 +67,15 @@ def election_event_create(
 
 
 def contest_add(
-    *, actor: Any, event: ElectionEvent, kind: str, title: str = "", counties: Iterable[County] | None = None
+    *,
+    actor: Any,
+    event: ElectionEvent,
+    kind: str,
+    title: str = "",
+    counties: Iterable[County] | None = None,
+    provinces: Iterable[Province] | None = None,
 ) -> Contest:
-    """Add a contest to an event; `counties=None` means every county takes part."""
+    """Add a contest to an event: in the given counties, or all counties of given provinces, or all."""
     require(actor, Capability.ADMINISTER, within=NATIONAL)
     if kind not in ContestKind.values:
         raise ValidationError({"kind": _("Unknown contest kind.")})
@@ -80,11 +86,17 @@ def contest_add(
         except IntegrityError as exc:
             raise ValidationError({"kind": _("This contest already exists in the event.")}) from exc
         with unscoped():
-            county_ids = (
-                list(County.objects.values_list("id", flat=True))
-                if counties is None
-                else sorted({county.pk for county in counties})
-            )
+            if counties is not None:
+                county_ids = sorted({county.pk for county in counties})
+            elif provinces is not None:
+                province_ids = [province.pk for province in provinces]
+                county_ids = list(
+                    County.objects.filter(province_id__in=province_ids).values_list("id", flat=True)
+                )
+            else:
+                county_ids = list(County.objects.values_list("id", flat=True))
+            if not county_ids:
+                raise ValidationError({"counties": _("Choose at least one county or province.")})
             ContestCounty.objects.bulk_create(
                 [ContestCounty(contest=contest, county_id=county_id) for county_id in county_ids],
                 batch_size=2000,

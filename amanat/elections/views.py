@@ -1,9 +1,15 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from amanat.elections import selectors
+from amanat.elections import selectors, services
+from amanat.elections.forms import ContestForm, ElectionEventForm
 from amanat.geography.selectors import county_get_for
+from amanat.ui.forms import add_service_errors
 from amanat.ui.pagination import paginate
 
 
@@ -17,7 +23,14 @@ def event_list(request: HttpRequest) -> HttpResponse:
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = selectors.election_event_get_for(user=request.user, event_id=event_id)
     contests = selectors.contest_list_for(user=request.user, event=event)
-    return render(request, "elections/event_detail.html", {"event": event, "contests": contests})
+    contest_form = (
+        ContestForm(user=request.user) if getattr(request.user, "can_manage_elections", False) else None
+    )
+    return render(
+        request,
+        "elections/event_detail.html",
+        {"event": event, "contests": contests, "contest_form": contest_form},
+    )
 
 
 @login_required
@@ -37,3 +50,47 @@ def county_contests(request: HttpRequest, county_id: int) -> HttpResponse:
     event = selectors.election_event_current()
     contests = selectors.county_contests_for(user=request.user, county=county, event=event)
     return render(request, "elections/partials/county_contests.html", {"event": event, "contests": contests})
+
+
+@login_required
+def event_create(request: HttpRequest) -> HttpResponse:
+    form = ElectionEventForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {key: value for key, value in form.cleaned_data.items() if value not in (None, "")}
+        try:
+            event = services.election_event_create(actor=request.user, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The election event was created. Now add its contests."))
+            return redirect("elections:event", event_id=event.pk)
+    return render(request, "elections/event_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def contest_create(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = selectors.election_event_get_for(user=request.user, event_id=event_id)
+    form = ContestForm(request.POST, user=request.user)
+    if form.is_valid():
+        provinces = form.cleaned_data["provinces"] or None
+        try:
+            services.contest_add(
+                actor=request.user,
+                event=event,
+                kind=form.cleaned_data["kind"],
+                title=form.cleaned_data["title"],
+                provinces=provinces,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The contest was added."))
+            return redirect("elections:event", event_id=event.pk)
+    contests = selectors.contest_list_for(user=request.user, event=event)
+    return render(
+        request,
+        "elections/event_detail.html",
+        {"event": event, "contests": contests, "contest_form": form},
+        status=400,
+    )

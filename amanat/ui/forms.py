@@ -37,3 +37,12 @@ class JalaliDateField(forms.DateField):
             return parse_jalali_date(str(value))
         except ValueError as exc:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+def add_service_errors(form: forms.Form, exc: Any) -> None:
+    """Show a service's ValidationError on the form: on the named field when the form has it."""
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, exc.messages)
