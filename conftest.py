@@ -64,6 +64,12 @@ class World:
     org_b1: Organisation
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    """Tests create many users; a deliberately slow hash would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin(db: Any) -> User:
     return User.objects.create_superuser("admin", "admin@example.invalid", PASSWORD, role=Role.ADMINISTRATOR)

@@ -9,3 +9,4 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
 os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("AMANAT_PLAIN_STATIC", "true")
+os.environ.setdefault("LOGIN_THROTTLING", "false")

@@ -13,7 +13,9 @@ CSS_EXTERNAL = re.compile(r"""url\(\s*["']?(?:https?:)?//""", re.IGNORECASE)
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("path", ["/", "/geo/", "/geo/stations/", "/elections/", "/accounts/profile/", "/api/v1/docs"])
+@pytest.mark.parametrize(
+    "path", ["/", "/geo/", "/geo/stations/", "/elections/", "/accounts/profile/", "/api/v1/docs"]
+)
 def test_pages_reference_only_local_files(county_user: Any, path: str) -> None:
     response = client_for(county_user).get(path)
     assert response.status_code == 200

@@ -66,7 +66,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
             created = services.user_create(
                 actor=request.user,
                 username=data["username"],
-                password=data["password1"],
+                password=data["password"],
                 role=data["role"],
                 organisation=data["organisation"],
                 province=data["province"],

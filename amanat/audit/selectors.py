@@ -57,4 +57,5 @@ def audit_entry_get_for(*, user: Any, seq: Any) -> AuditEntry:
 def audit_entity_types_for(*, user: Any) -> list[str]:
     """The entity types present in the log, for the filter menu."""
     _require_audit(user)
-    return sorted(set(AuditEntry.all_entries.values_list("entity_type", flat=True).distinct()) - {""})
+    with scoped_to(user):
+        return sorted(set(AuditEntry.objects.values_list("entity_type", flat=True).distinct()) - {""})

@@ -29,14 +29,24 @@ def election_event_get_for(*, user: Any, event_id: Any) -> ElectionEvent:
 
 
 def election_event_current(*, today: dt.date | None = None) -> ElectionEvent | None:
-    """The event whose season includes today; else the next one; else the most recent."""
+    """The in-season event voting soonest (or most recently voted); else the next one; else the last one.
+
+    One query: a country holds a handful of events a year, so choosing among them in Python is
+    cheaper than several ordered queries on every page's header.
+    """
     today = today or timezone.localdate()
-    events = ElectionEvent.objects.all()
-    return (
-        events.filter(opens_on__lte=today, closes_on__gte=today).order_by("voting_day").first()
-        or events.filter(voting_day__gt=today).order_by("voting_day").first()
-        or events.filter(voting_day__lt=today).order_by("-voting_day").first()
-    )
+    events = list(ElectionEvent.objects.order_by("voting_day", "pk"))
+    in_season = [e for e in events if e.opens_on <= today <= e.closes_on]
+    upcoming_in_season = [e for e in in_season if e.voting_ends_on >= today]
+    if upcoming_in_season:
+        return upcoming_in_season[0]
+    if in_season:
+        return in_season[-1]
+    upcoming = [e for e in events if e.voting_day > today]
+    if upcoming:
+        return upcoming[0]
+    past = [e for e in events if e.voting_day < today]
+    return past[-1] if past else None
 
 
 @dataclass(frozen=True)

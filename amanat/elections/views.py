@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -54,6 +54,8 @@ def county_contests(request: HttpRequest, county_id: int) -> HttpResponse:
 
 @login_required
 def event_create(request: HttpRequest) -> HttpResponse:
+    if not getattr(request.user, "can_manage_elections", False):
+        raise Http404
     form = ElectionEventForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = {key: value for key, value in form.cleaned_data.items() if value not in (None, "")}

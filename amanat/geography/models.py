@@ -1,5 +1,6 @@
 from typing import Any, ClassVar
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -88,10 +89,20 @@ class PollingStation(models.Model):
     )
     address = models.CharField(max_length=300, blank=True, verbose_name=_("address"))
     latitude = models.DecimalField(
-        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("latitude")
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        verbose_name=_("latitude"),
     )
     longitude = models.DecimalField(
-        max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("longitude")
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        verbose_name=_("longitude"),
     )
     is_mobile = models.BooleanField(default=False, verbose_name=_("mobile station"))
     is_synthetic = models.BooleanField(

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,7 @@ from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, snapshot
 from amanat.geography.models import County, District, PollingStation, Province
 from amanat.persian import tidy
-from amanat.scoping import unscoped
+from amanat.scoping import Jurisdiction, unscoped
 
 LEVELS = ("province", "county", "district")
 DIVISION_COLUMNS = ("level", "code", "name", "name_en", "parent_code")
@@ -254,6 +254,16 @@ def geography_import(*, actor: Any, rows: Sequence[DivisionRow], source: str) ->
     return result
 
 
+def _may_administer(actor: Any, where: Jurisdiction) -> bool:
+    """Operators at the console (no actor) may change anything; users only within their jurisdiction.
+
+    Geography sits below accounts, so the user's own `can` and `jurisdiction` are asked directly.
+    """
+    if actor is None:
+        return True
+    return bool(actor.is_active and actor.can("administer") and actor.jurisdiction.covers(where))
+
+
 @dataclass(frozen=True)
 class StationRow:
     line: int
@@ -320,11 +330,22 @@ def parse_station_csv(text: str) -> list[StationRow]:
 
 def station_import(*, actor: Any, rows: Sequence[StationRow], source: str) -> ImportResult:
     """Create or update polling stations from validated rows, all or nothing (ورود شعب اخذ رأی)."""
+    if actor is not None and not actor.can("administer"):
+        raise PermissionDenied(_("Only administrators may import polling stations."))
     result = ImportResult()
     with unscoped(), transaction.atomic():
-        county_ids = dict(
-            County.objects.filter(code__in={r.county_code for r in rows}).values_list("code", "id")
-        )
+        counties = {
+            code: (pk, province_id)
+            for code, pk, province_id in County.objects.filter(
+                code__in={r.county_code for r in rows}
+            ).values_list("code", "id", "province_id")
+        }
+        existing = {
+            code: (county_id, province_id)
+            for code, county_id, province_id in PollingStation.objects.filter(
+                code__in=[r.code for r in rows]
+            ).values_list("code", "county_id", "county__province_id")
+        }
         districts = {
             code: (pk, county_id)
             for code, pk, county_id in District.objects.filter(
@@ -334,9 +355,19 @@ def station_import(*, actor: Any, rows: Sequence[StationRow], source: str) -> Im
         errors: list[RowError] = []
         wanted: dict[str, dict[str, Any]] = {}
         for row in rows:
-            county_id = county_ids.get(row.county_code)
-            if county_id is None:
+            if row.county_code not in counties:
                 errors.append(RowError(row.line, _("county %s is unknown") % row.county_code))
+                continue
+            county_id, province_id = counties[row.county_code]
+            if not _may_administer(actor, Jurisdiction(province_id, county_id)):
+                errors.append(
+                    RowError(row.line, _("county %s is outside your jurisdiction") % row.county_code)
+                )
+                continue
+            if row.code in existing and not _may_administer(
+                actor, Jurisdiction(existing[row.code][1], existing[row.code][0])
+            ):
+                errors.append(RowError(row.line, _("station %s belongs to another jurisdiction") % row.code))
                 continue
             district_id = None
             if row.district_code:
@@ -436,6 +467,8 @@ STATION_EDITABLE_FIELDS = ("name", "district", "address", "latitude", "longitude
 
 def station_update(*, actor: Any, station: PollingStation, data: dict[str, Any]) -> PollingStation:
     """Change a station's details; the district must lie in the station's county."""
+    if not _may_administer(actor, Jurisdiction(station.county.province_id, station.county_id)):
+        raise PermissionDenied(_("Only administrators of this jurisdiction may change its stations."))
     unknown = set(data) - set(STATION_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
@@ -446,7 +479,12 @@ def station_update(*, actor: Any, station: PollingStation, data: dict[str, Any])
         before = snapshot(station)
         for name, value in data.items():
             setattr(station, name, value)
-        station.full_clean(exclude=["county"], validate_unique=False)
+        try:
+            with unscoped():  # constraint checks (a unique code) look at every station, not a caller's scope
+                station.full_clean(exclude=["county"], validate_unique=False)
+        except ValidationError:
+            station.refresh_from_db()  # a refused edit leaves the caller's object as it was
+            raise
         station.save()
         county = station.county
         audit_record(

@@ -9,5 +9,7 @@ urlpatterns = [
     path("counties/<int:county_id>/", views.county_detail, name="county"),
     path("counties/<int:county_id>/stations.csv", views.county_stations_csv, name="county-stations-csv"),
     path("stations/", views.station_search, name="stations"),
+    path("stations/import/", views.station_import_view, name="station-import"),
     path("stations/<int:station_id>/", views.station_detail, name="station"),
+    path("stations/<int:station_id>/edit/", views.station_edit, name="station-edit"),
 ]

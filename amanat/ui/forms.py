@@ -39,7 +39,7 @@ class JalaliDateField(forms.DateField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
-def add_service_errors(form: forms.Form, exc: Any) -> None:
+def add_service_errors(form: forms.BaseForm, exc: Any) -> None:
     """Show a service's ValidationError on the form: on the named field when the form has it."""
     if hasattr(exc, "error_dict"):
         for field, messages in exc.message_dict.items():

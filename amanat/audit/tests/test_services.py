@@ -52,3 +52,19 @@ def test_application_cannot_update_or_delete(world: Any) -> None:
         AuditEntry.all_entries.all().update(entity_label="x")
     with pytest.raises(TypeError):
         AuditEntry.all_entries.all().delete()
+
+
+def test_reordered_entries_are_named(world: Any) -> None:
+    first, second = AuditEntry.all_entries.order_by("seq")[1], AuditEntry.all_entries.order_by("seq")[3]
+    parked = 10**12  # a free sequence number, to swap the two rows' places
+    _tamper("UPDATE audit_auditentry SET seq = %s WHERE seq = %s", [parked, first.seq])
+    _tamper("UPDATE audit_auditentry SET seq = %s WHERE seq = %s", [first.seq, second.seq])
+    _tamper("UPDATE audit_auditentry SET seq = %s WHERE seq = %s", [second.seq, parked])
+    assert AuditEntry.all_entries.get(seq=first.seq).hash == second.hash
+
+    problems = list(audit_chain_verify())
+
+    assert [problem.seq for problem in problems] == [first.seq]
+    assert "reordered" in problems[0].reason
+    with pytest.raises(CommandError, match=rf"entry {first.seq}\b.*reordered"):
+        call_command("verify_audit")

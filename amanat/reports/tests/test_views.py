@@ -1,0 +1,167 @@
+"""The home dashboard: the caller's jurisdiction, its counts, and the current event, in Persian first."""
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from amanat.accounts.models import User
+from amanat.elections.models import ElectionEvent
+from amanat.elections.services import election_event_create
+from amanat.geography.services import station_generate
+from conftest import World, client_for
+
+TODAY = dt.date(2024, 6, 18)  # 29 Khordad 1403
+VOTING_DAY = dt.date(2024, 6, 28)  # 8 Tir 1403
+FIGURES = re.compile(r'<div class="figure">([^<]*)</div>')
+
+
+@pytest.fixture(autouse=True)
+def frozen_today(monkeypatch: Any) -> None:
+    real = timezone.localdate
+    monkeypatch.setattr(
+        timezone, "localdate", lambda value=None, tz=None: TODAY if value is None else real(value, tz)
+    )
+
+
+@pytest.fixture
+def event(national: User, world: World) -> ElectionEvent:
+    return election_event_create(actor=national, name="انتخابات چهاردهم", voting_day=VOTING_DAY)
+
+
+def _heading(body: str) -> str:
+    match = re.search(r"<h1>(.*?)</h1>", body, re.S)
+    assert match, "the page has no heading"
+    return match.group(1)
+
+
+def test_home_needs_login(db: Any) -> None:
+    response = Client().get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/"
+
+
+def test_county_user_home(county_user: User, world: World, event: ElectionEvent) -> None:
+    response = client_for(county_user).get("/")
+
+    body = response.content.decode()
+    dashboard = response.context["dashboard"]
+    assert dashboard.jurisdiction_level == "county"
+    assert (dashboard.counts.districts, dashboard.counts.stations) == (1, 2)
+    assert world.county_a1.name in _heading(body)
+    assert FIGURES.findall(body) == ["۱", "۲"]  # districts, stations: no province or county cards
+    assert f'href="/geo/counties/{world.county_a1.pk}/"' in body
+
+
+def test_province_user_home(province_user: User, world: World, event: ElectionEvent) -> None:
+    response = client_for(province_user).get("/")
+
+    body = response.content.decode()
+    dashboard = response.context["dashboard"]
+    assert dashboard.jurisdiction_level == "province"
+    assert (dashboard.counts.counties, dashboard.counts.districts, dashboard.counts.stations) == (2, 2, 3)
+    assert world.province_a.name in _heading(body)
+    assert FIGURES.findall(body) == ["۲", "۲", "۳"]  # counties, districts, stations
+    assert world.province_b.name not in body
+
+
+@pytest.mark.parametrize("persona", ["national", "auditor", "admin"])
+def test_national_home(persona: str, request: Any, world: World, event: ElectionEvent) -> None:
+    response = client_for(request.getfixturevalue(persona)).get("/")
+
+    body = response.content.decode()
+    dashboard = response.context["dashboard"]
+    assert dashboard.jurisdiction_level == "national"
+    assert dashboard.counts.provinces == 2
+    assert FIGURES.findall(body) == ["۲", "۳", "۳", "۵"]  # provinces, counties, districts, stations
+    heading = _heading(body)
+    assert world.province_a.name not in heading
+    assert world.county_a1.name not in heading
+
+
+def test_outsider_home_is_their_own_county(outsider: User, world: World, event: ElectionEvent) -> None:
+    response = client_for(outsider).get("/")
+
+    body = response.content.decode()
+    assert world.county_b1.name in _heading(body)
+    assert world.county_a1.name not in body
+    assert FIGURES.findall(body) == ["۱", "۲"]
+
+
+def test_home_shows_the_current_event_in_persian(county_user: User, event: ElectionEvent) -> None:
+    response = client_for(county_user).get("/")
+
+    body = response.content.decode()
+    dashboard = response.context["dashboard"]
+    assert (dashboard.event, dashboard.phase, dashboard.days_to_voting) == (event, "before", 10)
+    assert '<html lang="fa" dir="rtl">' in body
+    assert event.name in body
+    assert 'class="panel phase-before"' in body
+    voting_day = re.search(r'<strong class="voting-day">(.*?)</strong>', body)
+    assert voting_day is not None
+    assert voting_day.group(1) == "۰۸ تیر ۱۴۰۳"
+    assert "۱۰" in re.sub(r"\s+", " ", body.split('class="countdown"')[1].split("</p>")[0])
+    visible_text = re.sub(r"<[^>]*>", " ", body)
+    assert "2024" not in visible_text  # dates are Jalali, digits Persian
+    assert "۲۹ خرداد ۱۴۰۳" in visible_text  # today
+
+
+def test_home_on_voting_day(county_user: User, national: User, world: World) -> None:
+    event = election_event_create(actor=national, name="امروز", voting_day=TODAY)
+
+    body = client_for(county_user).get("/").content.decode()
+
+    assert 'class="panel phase-during"' in body
+    assert 'class="countdown"' not in body
+    assert event.name in body
+
+
+def test_home_without_an_event(county_user: User, world: World) -> None:
+    response = client_for(county_user).get("/")
+
+    assert response.context["dashboard"].event is None
+    assert "phase-" not in response.content.decode()
+
+
+def test_switching_to_english(county_user: User, event: ElectionEvent) -> None:
+    client = client_for(county_user)
+
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    assert switched.status_code == 302
+    response = client.get("/")
+    body = response.content.decode()
+    assert '<html lang="en" dir="ltr">' in body
+    assert response["Content-Language"] == "en"
+    assert "28 June 2024" in body
+    assert "Polling stations" in body
+    assert "Open my county" in body
+    assert FIGURES.findall(body) == ["1", "2"]
+    assert "۱۴۰۳" not in body
+
+    client.post("/i18n/setlang/", {"language": "fa", "next": "/"})
+    assert '<html lang="fa" dir="rtl">' in client.get("/").content.decode()
+
+
+def test_browser_language_does_not_override_persian(county_user: User, event: ElectionEvent) -> None:
+    body = client_for(county_user).get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
+
+    assert '<html lang="fa" dir="rtl">' in body
+    assert "۰۸ تیر ۱۴۰۳" in body
+
+
+def test_home_queries_are_bounded(
+    admin: User, county_user: User, event: ElectionEvent, django_assert_max_num_queries: Any
+) -> None:
+    client = client_for(county_user)
+    client.get("/")
+    with django_assert_max_num_queries(15) as few:
+        client.get("/")
+    station_generate(actor=admin, total=200, seed=4)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get("/").status_code == 200

@@ -1,0 +1,552 @@
+"""Who may open what: the role × jurisdiction matrix over every page and every API operation.
+
+Pages are found by walking Django's URL resolver, API operations by reading the API's OpenAPI
+schema, so a new endpoint joins the matrix without anyone listing it. Each URL argument is filled
+from KWARG_OBJECTS with an object of county A1, A2 or B1; an argument missing from that map fails
+the test and says what to add.
+
+Expected, for every endpoint, persona and target:
+
+    anonymous                               -> redirect to the login page (pages), 401 (API)
+    role lacks a capability the endpoint needs  -> 404 (the endpoint is not advertised)
+    target outside the persona's reach      -> 404 (as if it did not exist)
+    otherwise                               -> 200 (pages), the documented 2xx (API); a POST-only
+                                               page, sent an empty form, must at least find its object
+
+and no successful answer may mention a station or county the persona cannot reach.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from amanat.accounts.models import ApiToken, User
+from amanat.accounts.roles import Capability, Role
+from amanat.accounts.services import api_token_create, user_create
+from amanat.api import api
+from amanat.audit.models import AuditEntry
+from amanat.elections.models import Contest, ContestKind, ElectionEvent
+from amanat.elections.services import contest_add, election_event_create
+from amanat.geography.models import County, District, PollingStation
+from amanat.scoping import Jurisdiction, unscoped
+from amanat.ui.formatting import persian_digits
+from conftest import PASSWORD, World
+
+LOGIN_URL = "/accounts/login/"
+PERSONAS = ("county_user", "outsider", "province_user", "national", "auditor", "county_viewer", "anonymous")
+TARGETS = ("A1", "A2", "B1")
+
+# Not part of the matrix: Django's admin (superusers only, its own checks), the language switch,
+# the JavaScript catalogue, static files, and the API (its operations come from the schema).
+SKIPPED_PREFIXES = ("admin/", "i18n/", "jsi18n/", "static/", "media/")
+# Pages anyone may use; test_public_pages checks them.
+PUBLIC_PAGES = {"accounts:login", "accounts:logout"}
+# The API's own views (schema, docs, root); test_api_schema_and_docs checks them.
+API_META_VIEWS = {"openapi-json", "openapi-view", "api-root"}
+
+# Endpoints restricted by role: callers without the capability get 404. Pages by URL name, API
+# operations by operationId.
+CAPABILITY_REQUIRED: dict[str, Capability | str] = {
+    "audit:entries": Capability.AUDIT,
+    "audit:entry": Capability.AUDIT,
+    "amanat_audit_api_entry_list": Capability.AUDIT,
+    "amanat_audit_api_entry_detail": Capability.AUDIT,
+    "accounts:users": Capability.ADMINISTER,
+    "accounts:user-create": Capability.ADMINISTER,
+    "geography:station-import": Capability.ADMINISTER,
+    "geography:station-edit": Capability.ADMINISTER,
+    # Not a role capability but a User property: national administrators only.
+    "elections:event-create": "can_manage_elections",
+}
+
+
+def _allowed(user: Any, requirement: Capability | str) -> bool:
+    if isinstance(requirement, Capability):
+        return bool(user.can(requirement))
+    return bool(getattr(user, requirement))
+
+
+# What each county's pages may show, and what nobody outside it may see.
+COUNTY_MARKERS = {
+    "A1": ("A1-001", "A1-002", "مدرسه شهید بهشتی", "مسجد جامع", "شهرستان الف۱"),
+    "A2": ("A2-001", "کتابخانه مرکزی", "شهرستان الف۲"),
+    "B1": ("B1-001", "B1-002", "دبستان فردوسی", "سالن ورزشی", "شهرستان ب۱"),
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    """The matrix builds its world once per endpoint; hashing passwords at full strength would dominate."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The world the matrix runs in.
+
+
+@dataclass
+class Matrix:
+    world: World
+    users: dict[str, User | None]
+    counties: dict[str, County]
+    districts: dict[str, District]
+    stations: dict[str, PollingStation]
+    event: ElectionEvent
+    contests: dict[str, Contest]
+    audit_seqs: dict[str, int]
+    tokens: dict[str, ApiToken]
+    api_keys: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, Client] = field(default_factory=dict)
+
+    def page_client(self, persona: str) -> Client:
+        if persona not in self.clients:
+            client = Client()
+            user = self.users[persona]
+            if user is not None:
+                client.force_login(user)
+            self.clients[persona] = client
+        return self.clients[persona]
+
+    def api_client(self, persona: str) -> Client:
+        key = self.api_keys.get(persona)
+        return Client(headers={"Authorization": f"Bearer {key}"}) if key else Client()
+
+
+@pytest.fixture
+def matrix(
+    admin: User,
+    world: World,
+    national: User,
+    auditor: User,
+    province_user: User,
+    county_user: User,
+    county_viewer: User,
+    outsider: User,
+) -> Matrix:
+    # A member in county A2, so that A2 too has its own token and audit entries.
+    member_a2 = user_create(
+        actor=admin,
+        username="county_a2",
+        password=PASSWORD,
+        role=Role.MEMBER,
+        organisation=world.org_a,
+        county=world.county_a2,
+    )
+    with unscoped():
+        counties = {code: County.objects.get(code=code) for code in TARGETS}
+        districts = {code: District.objects.get(code=f"{code}-1") for code in TARGETS}
+        stations = {code: PollingStation.objects.get(code=f"{code}-001") for code in TARGETS}
+    event = election_event_create(actor=national, name="انتخابات ماتریس", voting_day=_soon())
+    contests = {
+        code: contest_add(
+            actor=national, event=event, kind=ContestKind.BY_ELECTION, title=f"حوزه {n}", counties=[county]
+        )
+        for n, (code, county) in enumerate(counties.items(), start=1)
+    }
+    owners = {"A1": county_user, "A2": member_a2, "B1": outsider}
+    tokens = {code: api_token_create(actor=owner, name=f"target {code}")[0] for code, owner in owners.items()}
+    audit_seqs = {
+        code: AuditEntry.all_entries.filter(county_id=county.pk)
+        .order_by("seq")
+        .values_list("seq", flat=True)[0]
+        for code, county in counties.items()
+    }
+    users: dict[str, User | None] = {
+        "county_user": county_user,
+        "outsider": outsider,
+        "province_user": province_user,
+        "national": national,
+        "auditor": auditor,
+        "county_viewer": county_viewer,
+        "anonymous": None,
+    }
+    built = Matrix(world, users, counties, districts, stations, event, contests, audit_seqs, tokens)
+    for persona, user in users.items():
+        if user is not None:
+            built.api_keys[persona] = api_token_create(actor=user, name="matrix")[1]
+    return built
+
+
+def _soon() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=20)
+
+
+# URL arguments: each names an object of the target county and says who may reach it.
+
+
+@dataclass(frozen=True)
+class Target:
+    value: int
+    reaches: Callable[[User], bool]
+
+
+def _within(jurisdiction: Jurisdiction) -> Callable[[User], bool]:
+    return lambda user: user.jurisdiction.covers(jurisdiction)
+
+
+def _overlapping(jurisdiction: Jurisdiction) -> Callable[[User], bool]:
+    # A province is reachable from inside it too: its page then lists only the caller's counties.
+    return lambda user: user.jurisdiction.covers(jurisdiction) or jurisdiction.covers(user.jurisdiction)
+
+
+def _everyone(user: User) -> bool:
+    return True
+
+
+def _county_j(m: Matrix, code: str) -> Jurisdiction:
+    county = m.counties[code]
+    return Jurisdiction(province_id=county.province_id, county_id=county.pk)
+
+
+def _audit_target(m: Matrix, code: str) -> Target:
+    return Target(m.audit_seqs[code], _within(_county_j(m, code)))
+
+
+def _token_target(m: Matrix, code: str) -> Target:
+    owner_id = m.tokens[code].user_id
+    return Target(m.tokens[code].pk, lambda user: user.pk == owner_id)
+
+
+KWARG_OBJECTS: dict[str, Callable[[Matrix, str], Target]] = {
+    "province_id": lambda m, c: Target(
+        m.counties[c].province_id, _overlapping(Jurisdiction(province_id=m.counties[c].province_id))
+    ),
+    "county_id": lambda m, c: Target(m.counties[c].pk, _within(_county_j(m, c))),
+    "district_id": lambda m, c: Target(m.districts[c].pk, _within(_county_j(m, c))),
+    "station_id": lambda m, c: Target(m.stations[c].pk, _within(_county_j(m, c))),
+    # Events and contests are national: everyone reads them; counts and county lists inside are scoped.
+    "event_id": lambda m, c: Target(m.event.pk, _everyone),
+    "contest_id": lambda m, c: Target(m.contests[c].pk, _everyone),
+    "seq": _audit_target,
+    # Tokens belong to one user: only the owner reaches them.
+    "token_id": _token_target,
+}
+
+
+# Discovery.
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    kind: str  # "page" or "api"
+    name: str  # URL name (pages) or operationId (API)
+    method: str
+    route: str
+    kwargs: tuple[str, ...]
+    success: int = 200
+    body: dict[str, Any] | None = None
+    problem: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == "page":
+            return f"page {self.name}"
+        return f"api {self.method.upper()} {self.route}"
+
+    def url(self, values: dict[str, int]) -> str:
+        if self.kind == "page":
+            return reverse(self.name, kwargs=values)
+        return self.route.format(**values)
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, Any]]:
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = ":".join(part for part in (namespace, entry.namespace) if part)
+            yield from _walk(entry, route, inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or "")
+            yield route, name, entry
+
+
+def _api_namespace() -> str:
+    return api.urls_namespace or "api"
+
+
+def _page_endpoints() -> list[Endpoint]:
+    found = []
+    for route, name, entry in _walk(get_resolver()):
+        if route.startswith(SKIPPED_PREFIXES) or name.startswith(_api_namespace() + ":"):
+            continue
+        if name in PUBLIC_PAGES:
+            continue
+        kwargs = tuple(entry.pattern.regex.groupindex)
+        problem = "" if name else f"URL pattern {route!r} has no name; name it so the matrix can reverse it"
+        found.append(Endpoint("page", name or route, "get", route, kwargs, problem=problem))
+    return found
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+SAMPLE_VALUES = {"string": "matrix", "integer": 1, "number": 1, "boolean": False}
+
+
+def _sample_body(schema: dict[str, Any], operation: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """A minimal valid JSON body for an operation, from its schema (required simple fields only)."""
+    if "requestBody" not in operation:
+        return None, ""
+    body_schema = _resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    body = {}
+    for name in body_schema.get("required", []):
+        kind = _resolve(schema, body_schema["properties"][name]).get("type")
+        if kind not in SAMPLE_VALUES:
+            return None, (
+                f"cannot make a sample value for body field {name!r} ({kind}); extend SAMPLE_VALUES "
+                "in tests/test_permission_matrix.py"
+            )
+        body[name] = SAMPLE_VALUES[kind]
+    return body, ""
+
+
+def _api_endpoints() -> list[Endpoint]:
+    schema = api.get_openapi_schema()
+    found = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            kwargs = tuple(p["name"] for p in operation.get("parameters", []) if p["in"] == "path")
+            successes = sorted(int(code) for code in operation["responses"] if str(code).startswith("2"))
+            body, problem = _sample_body(schema, operation)
+            found.append(
+                Endpoint(
+                    "api",
+                    operation["operationId"],
+                    method,
+                    path,
+                    kwargs,
+                    success=successes[0] if successes else 200,
+                    body=body,
+                    problem=problem,
+                )
+            )
+    return found
+
+
+ENDPOINTS = _page_endpoints() + _api_endpoints()
+
+
+# One check.
+
+
+def _send(endpoint: Endpoint, m: Matrix, persona: str, url: str) -> tuple[Any, str]:
+    if endpoint.kind == "api":
+        client = m.api_client(persona)
+        if endpoint.body is None:
+            return client.generic(endpoint.method.upper(), url), endpoint.method
+        data = json.dumps(endpoint.body)
+        return client.generic(
+            endpoint.method.upper(), url, data, content_type="application/json"
+        ), endpoint.method
+    client = m.page_client(persona)
+    response = client.get(url)
+    if response.status_code == 405:
+        # A POST-only page: send it an empty form, which is enough to show whether it found its object.
+        allowed = [verb.strip().lower() for verb in response.get("Allow", "").split(",") if verb.strip()]
+        method = next((verb for verb in allowed if verb not in ("get", "head", "options")), "post")
+        return client.generic(method.upper(), url), method
+    return response, "get"
+
+
+def _text(response: Any) -> str:
+    streaming = getattr(response, "streaming", False)
+    raw = b"".join(response.streaming_content) if streaming else response.content
+    text = raw.decode("utf-8", errors="replace")
+    if response.get("Content-Type", "").startswith("application/json") and text:
+        # JSON escapes non-ASCII letters; compare the names as written.
+        text = json.dumps(json.loads(text), ensure_ascii=False)
+    return text
+
+
+def _forbidden_markers(m: Matrix, user: User) -> list[str]:
+    markers: list[str] = []
+    for code, county_markers in COUNTY_MARKERS.items():
+        if not user.jurisdiction.covers(_county_j(m, code)):
+            for marker in county_markers:
+                markers += dict.fromkeys((marker, persian_digits(marker)))
+    return markers
+
+
+def _is_login_redirect(response: Any) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(LOGIN_URL + "?next=")
+
+
+def _check(endpoint: Endpoint, m: Matrix, persona: str, target: str | None) -> str | None:
+    """Run one cell of the matrix; describe what went wrong, or return None."""
+    objects = {name: KWARG_OBJECTS[name](m, target or "A1") for name in endpoint.kwargs}
+    url = endpoint.url({name: obj.value for name, obj in objects.items()})
+    user = m.users[persona]
+    response, method = _send(endpoint, m, persona, url)
+    status = response.status_code
+    where = f"{persona} → {target or '(no target)'}: {method.upper()} {url} answered {status}"
+
+    if user is None:
+        if endpoint.kind == "api":
+            return None if status == 401 else f"{where}, expected 401"
+        return None if _is_login_redirect(response) else f"{where}, expected a redirect to {LOGIN_URL}"
+    if status >= 500:
+        return f"{where}: a server error"
+    capability = CAPABILITY_REQUIRED.get(endpoint.name)
+    if capability is not None and not _allowed(user, capability):
+        return None if status == 404 else f"{where}, expected 404 (needs the {capability} capability)"
+    if not all(obj.reaches(user) for obj in objects.values()):
+        return None if status == 404 else f"{where}, expected 404 (outside the persona's reach)"
+
+    if endpoint.kind == "api":
+        if status != endpoint.success:
+            return f"{where}, expected {endpoint.success}"
+    elif method == "get":
+        if status != 200:
+            return f"{where}, expected 200"
+    elif status in (401, 403, 404) or _is_login_redirect(response):
+        return f"{where}, expected the page to find its object (2xx, 3xx or 400)"
+
+    if 200 <= status < 300:
+        text = _text(response)
+        leaked = [marker for marker in _forbidden_markers(m, user) if marker in text]
+        if leaked:
+            return f"{where}: shows {leaked[:4]} from outside the persona's jurisdiction"
+    return None
+
+
+def _run(endpoint: Endpoint, m: Matrix) -> list[str]:
+    unknown = sorted(set(endpoint.kwargs) - set(KWARG_OBJECTS))
+    if unknown:
+        pytest.fail(
+            f"{endpoint.label} ({endpoint.route}) takes URL argument(s) {unknown} that the permission "
+            "matrix does not know: add each to KWARG_OBJECTS in tests/test_permission_matrix.py with an "
+            "object of counties A1, A2 and B1 and who may reach it",
+            pytrace=False,
+        )
+    if endpoint.problem:
+        pytest.fail(f"{endpoint.label}: {endpoint.problem}", pytrace=False)
+    failures = []
+    for persona in PERSONAS:
+        for target in TARGETS if endpoint.kwargs else (None,):
+            failure = _check(endpoint, m, persona, target)
+            if failure:
+                failures.append(failure)
+    return failures
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda endpoint: endpoint.label)
+def test_permission_matrix(endpoint: Endpoint, matrix: Matrix) -> None:
+    failures = _run(endpoint, matrix)
+
+    assert not failures, f"{endpoint.label}:\n  " + "\n  ".join(failures)
+
+
+# Focused checks.
+
+
+def test_discovery_finds_pages_and_api_operations() -> None:
+    labels = {endpoint.label for endpoint in ENDPOINTS}
+
+    assert {"page home", "page geography:station", "page audit:entry", "page accounts:token-revoke"} <= labels
+    assert "api GET /api/v1/geography/stations/{station_id}" in labels
+    assert "api DELETE /api/v1/tokens/{token_id}" in labels
+    assert not [label for label in labels if "admin" in label.split(":")[0]]
+    assert len(ENDPOINTS) >= 30
+
+
+def test_every_api_url_is_an_operation_in_the_schema() -> None:
+    """Operations left out of the schema would escape the matrix."""
+    schema_paths = {path.removeprefix("/") for path in api.get_openapi_schema()["paths"]}
+    missing = []
+    for route, name, _entry in _walk(get_resolver()):
+        if not name.startswith(_api_namespace() + ":") or name.split(":", 1)[1] in API_META_VIEWS:
+            continue
+        as_template = route.replace("<", "{").replace(">", "}")
+        if as_template not in schema_paths:
+            missing.append(route)
+
+    assert not missing, f"API URLs missing from the OpenAPI schema (and so from the matrix): {missing}"
+
+
+def test_an_unknown_url_argument_fails_with_guidance(matrix: Matrix) -> None:
+    new_endpoint = Endpoint("page", "widgets:widget", "get", "widgets/<int:widget_id>/", ("widget_id",))
+
+    with pytest.raises(pytest.fail.Exception, match=r"\['widget_id'\].*add each to KWARG_OBJECTS"):
+        _run(new_endpoint, matrix)
+
+
+def _endpoint(label: str) -> Endpoint:
+    return next(endpoint for endpoint in ENDPOINTS if endpoint.label == label)
+
+
+def test_the_matrix_notices_a_leak(matrix: Matrix, monkeypatch: Any) -> None:
+    stations = _endpoint("api GET /api/v1/geography/stations")
+    assert _check(stations, matrix, "county_user", None) is None
+    monkeypatch.setitem(COUNTY_MARKERS, "B1", ("A1-001",))  # as if A1-001 were a station of B1
+
+    failure = _check(stations, matrix, "county_user", None)
+
+    assert failure is not None
+    assert "A1-001" in failure
+
+
+def test_the_matrix_notices_a_wrong_answer(matrix: Matrix, monkeypatch: Any) -> None:
+    detail = _endpoint("api GET /api/v1/geography/stations/{station_id}")
+    # As if every station were meant for everyone: the outsider's 404 is then a failure.
+    monkeypatch.setitem(KWARG_OBJECTS, "station_id", lambda m, c: Target(m.stations[c].pk, _everyone))
+
+    failure = _check(detail, matrix, "outsider", "A1")
+
+    assert failure is not None
+    assert "expected 200" in failure
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        e
+        for e in ENDPOINTS
+        if not e.kwargs and e.method == "get" and "stations" in e.route and e.name not in CAPABILITY_REQUIRED
+    ],
+    ids=lambda endpoint: endpoint.label,
+)
+def test_station_lists_show_own_stations_only(endpoint: Endpoint, matrix: Matrix) -> None:
+    response, _method = _send(endpoint, matrix, "county_user", endpoint.url({}))
+
+    text = _text(response)
+    assert response.status_code == 200
+    assert "A1-001" in text or persian_digits("A1-001") in text
+    for code in ("B1-001", "B1-002", "A2-001"):
+        assert code not in text
+        assert persian_digits(code) not in text
+
+
+def test_public_pages(matrix: Matrix) -> None:
+    assert {name for _route, name, _entry in _walk(get_resolver())} >= PUBLIC_PAGES
+    anonymous = Client()
+    assert anonymous.get(LOGIN_URL).status_code == 200
+
+    client = matrix.page_client("county_user")
+    assert client.get("/").status_code == 200
+    response = client.post("/accounts/logout/")
+
+    assert response.status_code == 302
+    assert response["Location"] == LOGIN_URL
+    assert _is_login_redirect(client.get("/"))
+
+
+def test_api_schema_and_docs(matrix: Matrix) -> None:
+    schema = matrix.page_client("county_user").get("/api/v1/openapi.json")
+    docs = matrix.page_client("county_user").get("/api/v1/docs")
+
+    assert schema.status_code == 200
+    operations = {
+        f"api {method.upper()} {path}" for path, ops in schema.json()["paths"].items() for method in ops
+    }
+    assert operations == {e.label for e in ENDPOINTS if e.kind == "api"}
+    assert docs.status_code == 200
+    assert Client().get("/api/v1/").status_code == 404
