@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from amanat.accounts.models import ApiToken, Organisation, User
 from amanat.audit.admin import AuditedModelAdmin
@@ -20,7 +21,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     raw_id_fields = ["organisation", "province", "county"]
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
-        ("Amanat", {"fields": ("organisation", "role", "province", "county")}),
+        (_("Amanat"), {"fields": ("organisation", "role", "province", "county")}),
     )
 
 

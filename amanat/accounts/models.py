@@ -5,8 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from amanat.accounts.roles import Capability, Role, role_has
-from amanat.geography.models import County, Province
-from amanat.scoping import Jurisdiction, JurisdictionManager
+from amanat.geography.models import InJurisdiction
+from amanat.scoping import JurisdictionManager
 
 
 class OrganisationKind(models.TextChoices):
@@ -23,23 +23,12 @@ class OrganisationKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Organisation(models.Model):
+class Organisation(InJurisdiction):
     """An agency that takes part in election security work, at one jurisdiction (managed list)."""
 
     name = models.CharField(max_length=200, verbose_name=_("name"))
     name_en = models.CharField(max_length=200, blank=True, verbose_name=_("English name"))
     kind = models.CharField(max_length=30, choices=OrganisationKind.choices, verbose_name=_("kind"))
-    province = models.ForeignKey(
-        Province,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("province"),
-    )
-    county = models.ForeignKey(
-        County, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("county")
-    )
     is_active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
@@ -47,10 +36,7 @@ class Organisation(models.Model):
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(county__isnull=True) | models.Q(province__isnull=False),
-                name="organisation_county_needs_province",
-            ),
+            *InJurisdiction.Meta.constraints,
             models.UniqueConstraint(
                 fields=["name", "province", "county"], name="organisation_unique_name", nulls_distinct=False
             ),
@@ -59,12 +45,8 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def jurisdiction(self) -> Jurisdiction:
-        return Jurisdiction(province_id=self.province_id, county_id=self.county_id)
 
-
-class User(AbstractUser):
+class User(InJurisdiction, AbstractUser):
     """A person using Amanat: one organisation, one jurisdiction, one role."""
 
     organisation = models.ForeignKey(
@@ -75,17 +57,6 @@ class User(AbstractUser):
         related_name="users",
         verbose_name=_("organisation"),
     )
-    province = models.ForeignKey(
-        Province,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("province"),
-    )
-    county = models.ForeignKey(
-        County, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("county")
-    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER, verbose_name=_("role"))
 
     objects: ClassVar[Any] = UserManager()
@@ -95,16 +66,7 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(county__isnull=True) | models.Q(province__isnull=False),
-                name="user_county_needs_province",
-            )
-        ]
-
-    @property
-    def jurisdiction(self) -> Jurisdiction:
-        return Jurisdiction(province_id=self.province_id, county_id=self.county_id)
+        constraints = InJurisdiction.Meta.constraints
 
     def can(self, capability: "Capability | str") -> bool:
         """Whether this user's role grants a capability (superusers have all)."""

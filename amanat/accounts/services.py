@@ -56,8 +56,6 @@ def organisation_create(
             action=AuditAction.CREATE,
             entity=organisation,
             after=snapshot(organisation),
-            province_id=where.province_id,
-            county_id=where.county_id,
         )
     return organisation
 
@@ -111,8 +109,6 @@ def user_create(
             action=AuditAction.CREATE,
             entity=user,
             after=snapshot(user),
-            province_id=where.province_id,
-            county_id=where.county_id,
         )
     return user
 
@@ -192,8 +188,6 @@ def login_record(*, user: User, request: Any) -> None:
         actor=user,
         action=AuditAction.LOGIN,
         entity=user,
-        province_id=user.province_id,
-        county_id=user.county_id,
         ip_address=_client_ip(request),
     )
 
@@ -206,8 +200,6 @@ def logout_record(*, user: User | None, request: Any) -> None:
         actor=user,
         action=AuditAction.LOGOUT,
         entity=user,
-        province_id=user.province_id,
-        county_id=user.county_id,
         ip_address=_client_ip(request),
     )
 

@@ -19,15 +19,12 @@ class AuditedModelAdmin(admin.ModelAdmin):
         with transaction.atomic():
             before = snapshot(type(obj)._base_manager.get(pk=obj.pk)) if change else None
             super().save_model(request, obj, form, change)
-            province_id, county_id = self._where(obj)
             audit_record(
                 actor=request.user,
                 action=AuditAction.UPDATE if change else AuditAction.CREATE,
                 entity=obj,
                 before=before,
                 after=snapshot(obj),
-                province_id=province_id,
-                county_id=county_id,
             )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:

@@ -71,9 +71,15 @@ def audit_record(
     ip_address: str | None = None,
     actor_label: str = "",
 ) -> AuditEntry:
-    """Append one entry to the hash chain, in the caller's transaction (ثبت در دفتر ممیزی)."""
+    """Append one entry to the hash chain, in the caller's transaction (ثبت در دفتر ممیزی).
+
+    The entry's jurisdiction (who may read it) is the entity's own `jurisdiction` unless given.
+    """
     if action not in AuditAction.values:
         raise ValueError(f"unknown audit action {action!r}")
+    jurisdiction = getattr(entity, "jurisdiction", None)
+    if province_id is None and county_id is None and jurisdiction is not None:
+        province_id, county_id = jurisdiction.province_id, jurisdiction.county_id
     if entity is not None:
         entity_type = entity_type or entity._meta.label
         entity_id = entity_id or str(entity.pk)

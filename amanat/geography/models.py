@@ -133,3 +133,40 @@ class PollingStation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
+
+    @property
+    def jurisdiction(self) -> Jurisdiction:
+        return Jurisdiction(province_id=self.county.province_id, county_id=self.county_id)
+
+
+class InJurisdiction(models.Model):
+    """A record held at one jurisdiction: national (both empty), a province, or a county of it.
+
+    Pair it with `JurisdictionManager(province="province_id", county="county_id")` to scope reads.
+    That the county lies in the province is a cross-table rule, kept by the services.
+    """
+
+    province = models.ForeignKey(
+        Province,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("province"),
+    )
+    county = models.ForeignKey(
+        County, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("county")
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(county__isnull=True) | models.Q(province__isnull=False),
+                name="%(app_label)s_%(class)s_county_needs_province",
+            )
+        ]
+
+    @property
+    def jurisdiction(self) -> Jurisdiction:
+        return Jurisdiction(province_id=self.province_id, county_id=self.county_id)

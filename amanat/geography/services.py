@@ -486,15 +486,8 @@ def station_update(*, actor: Any, station: PollingStation, data: dict[str, Any])
             station.refresh_from_db()  # a refused edit leaves the caller's object as it was
             raise
         station.save()
-        county = station.county
         audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            entity=station,
-            before=before,
-            after=snapshot(station),
-            province_id=county.province_id,
-            county_id=county.pk,
+            actor=actor, action=AuditAction.UPDATE, entity=station, before=before, after=snapshot(station)
         )
     return station
 

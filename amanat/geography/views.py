@@ -19,6 +19,7 @@ from amanat.geography.services import (
     station_update,
     stations_csv_rows,
 )
+from amanat.ui.formatting import format_number
 from amanat.ui.forms import add_service_errors
 from amanat.ui.pagination import paginate
 
@@ -117,9 +118,9 @@ def station_import_view(request: HttpRequest) -> HttpResponse:
                 request,
                 _("Stations imported: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.")
                 % {
-                    "created": result.total("created"),
-                    "updated": result.total("updated"),
-                    "unchanged": result.total("unchanged"),
+                    "created": format_number(result.total("created")),
+                    "updated": format_number(result.total("updated")),
+                    "unchanged": format_number(result.total("unchanged")),
                 },
             )
             return redirect("geography:stations")
