@@ -2,8 +2,9 @@
 
 Built through the services, as a user would build it. Personas:
 admin (superuser, national), national (national administrator), auditor (national auditor),
-province_user (chair of province A), county_user (member in county A1), outsider (member in
-county B1 of the other province), county_viewer (viewer in county A1).
+province_user (chair of province A), province_admin (administrator of province A), county_admin
+(administrator of county A1), county_user (member in county A1), outsider (member in county B1 of
+the other province), county_viewer (viewer in county A1).
 """
 
 from dataclasses import dataclass
@@ -132,6 +133,18 @@ def county_user(admin: User, world: World) -> User:
 @pytest.fixture
 def county_viewer(admin: User, world: World) -> User:
     return _user(admin, "viewer_a1", Role.VIEWER, world.org_a1, county=world.county_a1)
+
+
+@pytest.fixture
+def province_admin(admin: User, world: World) -> User:
+    """An administrator of province A: manages users and stations there, and nowhere else."""
+    return _user(admin, "admin_a", Role.ADMINISTRATOR, world.org_a, province=world.province_a)
+
+
+@pytest.fixture
+def county_admin(admin: User, world: World) -> User:
+    """An administrator of county A1."""
+    return _user(admin, "admin_a1", Role.ADMINISTRATOR, world.org_a1, county=world.county_a1)
 
 
 @pytest.fixture

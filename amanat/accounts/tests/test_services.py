@@ -21,19 +21,6 @@ from amanat.audit.models import AuditAction, AuditEntry
 from conftest import PASSWORD, World
 
 
-@pytest.fixture
-def province_admin(admin: User, world: World) -> User:
-    """An administrator of province A: may manage users there, and nowhere else."""
-    return user_create(
-        actor=admin,
-        username="admin_a",
-        password=PASSWORD,
-        role=Role.ADMINISTRATOR,
-        organisation=world.org_a,
-        province=world.province_a,
-    )
-
-
 def _last_entry() -> AuditEntry:
     entry = AuditEntry.all_entries.order_by("-seq").first()
     assert entry is not None

@@ -6,7 +6,7 @@ from django.test import Client
 
 from amanat.accounts.models import ApiToken, User
 from amanat.accounts.roles import Role
-from amanat.accounts.services import api_token_authenticate, api_token_create, user_create
+from amanat.accounts.services import api_token_authenticate, api_token_create
 from conftest import PASSWORD, World, client_for
 
 
@@ -105,19 +105,8 @@ def test_profile_needs_login(db: Any) -> None:
 # --- jurisdiction administrators manage their users ------------------------------------------
 
 
-def _province_admin(admin: Any, world: Any) -> Any:
-    return user_create(
-        actor=admin,
-        username="admin_a",
-        password=PASSWORD,
-        role=Role.ADMINISTRATOR,
-        organisation=world.org_a,
-        province=world.province_a,
-    )
-
-
-def test_user_create_page_creates_user_in_a_county_of_the_province(admin: Any, world: Any) -> None:
-    client = client_for(_province_admin(admin, world))
+def test_user_create_page_creates_user_in_a_county_of_the_province(province_admin: Any, world: Any) -> None:
+    client = client_for(province_admin)
     response = client.post(
         "/accounts/users/new/",
         {
@@ -134,8 +123,10 @@ def test_user_create_page_creates_user_in_a_county_of_the_province(admin: Any, w
     assert (created.province_id, created.county_id) == (world.province_a.pk, world.county_a2.pk)
 
 
-def test_user_create_page_offers_only_the_administrators_jurisdiction(admin: Any, world: Any) -> None:
-    client = client_for(_province_admin(admin, world))
+def test_user_create_page_offers_only_the_administrators_jurisdiction(
+    province_admin: Any, world: Any
+) -> None:
+    client = client_for(province_admin)
     form = client.get("/accounts/users/new/").context["form"]
     values = {value for _group, options in form.fields["jurisdiction"].choices for value, _label in options}
     assert f"c:{world.county_a1.pk}" in values and f"p:{world.province_a.pk}" in values
@@ -156,8 +147,8 @@ def test_user_create_page_offers_only_the_administrators_jurisdiction(admin: Any
     assert not User.objects.filter(username="sneaky").exists()
 
 
-def test_user_create_page_reports_weak_password_on_its_field(admin: Any, world: Any) -> None:
-    client = client_for(_province_admin(admin, world))
+def test_user_create_page_reports_weak_password_on_its_field(province_admin: Any, world: Any) -> None:
+    client = client_for(province_admin)
     response = client.post(
         "/accounts/users/new/",
         {
@@ -181,8 +172,8 @@ def test_user_pages_hidden_from_non_administrators(county_user: Any) -> None:
 
 
 def test_user_list_shows_only_the_jurisdictions_users(
-    admin: Any, world: Any, county_user: Any, outsider: Any
+    province_admin: Any, world: Any, county_user: Any, outsider: Any
 ) -> None:
-    body = client_for(_province_admin(admin, world)).get("/accounts/users/").content.decode()
+    body = client_for(province_admin).get("/accounts/users/").content.decode()
     assert county_user.username in body
     assert outsider.username not in body

@@ -7,13 +7,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from amanat.accounts.models import User
-from amanat.accounts.roles import Role
-from amanat.accounts.services import user_create
 from amanat.audit.models import AuditAction, AuditEntry
 from amanat.elections.models import ContestCounty, ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.scoping import unscoped
-from conftest import PASSWORD, World
+from conftest import World
 
 VOTING_DAY = dt.date(2024, 6, 28)
 
@@ -102,16 +100,7 @@ def test_event_by_non_administrator_is_refused(persona: str, request: Any, world
     assert not ElectionEvent.objects.exists()
 
 
-def test_event_by_province_administrator_is_refused(admin: User, world: World) -> None:
-    province_admin = user_create(
-        actor=admin,
-        username="admin_a",
-        password=PASSWORD,
-        role=Role.ADMINISTRATOR,
-        organisation=world.org_a,
-        province=world.province_a,
-    )
-
+def test_event_by_province_administrator_is_refused(province_admin: User, world: World) -> None:
     with pytest.raises(PermissionDenied):
         election_event_create(actor=province_admin, name="x", voting_day=VOTING_DAY)
 

@@ -9,14 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from amanat.accounts.models import User
-from amanat.accounts.roles import Role
-from amanat.accounts.services import user_create
 from amanat.audit.models import AuditEntry
 from amanat.geography.models import PollingStation
 from amanat.geography.services import geography_import, parse_division_csv, station_generate
 from amanat.scoping import unscoped
 from amanat.ui.formatting import persian_digits
-from conftest import PASSWORD, World, client_for
+from conftest import World, client_for
 
 
 def _shows(body: str, code: str) -> bool:
@@ -215,23 +213,12 @@ def test_list_pages_do_not_grow_queries_with_rows(
 # --- administration pages: station import and edit -------------------------------------------
 
 
-def _county_admin(admin: Any, world: Any) -> Any:
-    return user_create(
-        actor=admin,
-        username="admin_a1",
-        password=PASSWORD,
-        role=Role.ADMINISTRATOR,
-        organisation=world.org_a1,
-        county=world.county_a1,
-    )
-
-
 def _upload(text: str) -> SimpleUploadedFile:
     return SimpleUploadedFile("stations.csv", text.encode("utf-8"), content_type="text/csv")
 
 
-def test_station_import_page_creates_and_updates(admin: Any, world: Any) -> None:
-    client = client_for(_county_admin(admin, world))
+def test_station_import_page_creates_and_updates(county_admin: Any, world: Any) -> None:
+    client = client_for(county_admin)
     csv_text = "code,name,county_code\nA1-900,شعبه تازه,A1\nA1-001,نام تازه,A1\n"
     response = client.post("/geo/stations/import/", {"file": _upload(csv_text)})
     assert response.status_code == 302
@@ -240,8 +227,8 @@ def test_station_import_page_creates_and_updates(admin: Any, world: Any) -> None
         assert PollingStation.objects.get(code="A1-001").name == "نام تازه"
 
 
-def test_station_import_page_rejects_whole_file_naming_lines(admin: Any, world: Any) -> None:
-    client = client_for(_county_admin(admin, world))
+def test_station_import_page_rejects_whole_file_naming_lines(county_admin: Any, world: Any) -> None:
+    client = client_for(county_admin)
     csv_text = "code,name,county_code\nA1-901,خوب,A1\nB1-901,بیرون,B1\nA1-902,,A1\n"
     response = client.post("/geo/stations/import/", {"file": _upload(csv_text)})
     assert response.status_code == 400
@@ -251,8 +238,8 @@ def test_station_import_page_rejects_whole_file_naming_lines(admin: Any, world: 
         assert not PollingStation.objects.filter(code__in=["A1-901", "B1-901", "A1-902"]).exists()
 
 
-def test_station_import_refuses_county_outside_jurisdiction(admin: Any, world: Any) -> None:
-    client = client_for(_county_admin(admin, world))
+def test_station_import_refuses_county_outside_jurisdiction(county_admin: Any, world: Any) -> None:
+    client = client_for(county_admin)
     response = client.post("/geo/stations/import/", {"file": _upload("code,name,county_code\nB1-950,x,B1\n")})
     assert response.status_code == 400
     assert [error.line for error in response.context["errors"]] == [2]
@@ -260,8 +247,10 @@ def test_station_import_refuses_county_outside_jurisdiction(admin: Any, world: A
         assert not PollingStation.objects.filter(code="B1-950").exists()
 
 
-def test_station_import_refuses_taking_over_another_jurisdictions_station(admin: Any, world: Any) -> None:
-    client = client_for(_county_admin(admin, world))
+def test_station_import_refuses_taking_over_another_jurisdictions_station(
+    county_admin: Any, world: Any
+) -> None:
+    client = client_for(county_admin)
     response = client.post("/geo/stations/import/", {"file": _upload("code,name,county_code\nB1-001,x,A1\n")})
     assert response.status_code == 400
     with unscoped():
@@ -272,8 +261,8 @@ def test_station_import_page_hidden_from_non_administrators(county_user: Any) ->
     assert client_for(county_user).get("/geo/stations/import/").status_code == 404
 
 
-def test_station_edit_saves_and_audits(admin: Any, world: Any) -> None:
-    client = client_for(_county_admin(admin, world))
+def test_station_edit_saves_and_audits(county_admin: Any, world: Any) -> None:
+    client = client_for(county_admin)
     station = world.station_a1
     response = client.post(
         f"/geo/stations/{station.pk}/edit/",
@@ -296,8 +285,8 @@ def test_station_edit_saves_and_audits(admin: Any, world: Any) -> None:
     assert entry.county_id == world.county_a1.pk
 
 
-def test_station_edit_refuses_bad_latitude_and_keeps_station(admin: Any, world: Any) -> None:
-    client = client_for(_county_admin(admin, world))
+def test_station_edit_refuses_bad_latitude_and_keeps_station(county_admin: Any, world: Any) -> None:
+    client = client_for(county_admin)
     station = world.station_a1
     response = client.post(f"/geo/stations/{station.pk}/edit/", {"name": "x", "latitude": "123"})
     assert response.status_code == 200
@@ -306,8 +295,8 @@ def test_station_edit_refuses_bad_latitude_and_keeps_station(admin: Any, world: 
     assert station.name == "مدرسه شهید بهشتی"
 
 
-def test_station_edit_of_other_jurisdiction_is_404(admin: Any, world: Any) -> None:
-    client = client_for(_county_admin(admin, world))
+def test_station_edit_of_other_jurisdiction_is_404(county_admin: Any, world: Any) -> None:
+    client = client_for(county_admin)
     assert client.get(f"/geo/stations/{world.station_b1.pk}/edit/").status_code == 404
 
 
