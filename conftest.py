@@ -7,6 +7,7 @@ province_user (chair of province A), province_admin (administrator of province A
 the other province), county_viewer (viewer in county A1).
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,3 +157,61 @@ def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+# --- elections and committees ----------------------------------------------------------------
+
+VOTING_DAY = dt.date(2027, 3, 5)  # 1405/12/14: close to Nowruz, so calendars cross the Jalali year
+
+
+@pytest.fixture
+def event(admin: User, world: World) -> Any:
+    """An election event whose city-council contest takes place in every county of the world."""
+    from amanat.elections.services import contest_add, election_event_create
+
+    created = election_event_create(
+        actor=admin, name="انتخابات شوراها", voting_day=VOTING_DAY, opens_on=dt.date(2026, 11, 1)
+    )
+    contest_add(actor=admin, event=created, kind="city_council")
+    return created
+
+
+@pytest.fixture
+def instruction(admin: User, event: Any) -> Any:
+    from amanat.committees.services import instruction_create
+
+    return instruction_create(
+        actor=admin,
+        event=event,
+        title="دستورالعمل کمیته‌های امنیت انتخابات",
+        duties="شناسایی تهدیدات\nپیگیری آمادگی شعب\nگزارش روزانه",
+    )
+
+
+@dataclass
+class Committees:
+    national: Any
+    province_a: Any
+    province_b: Any
+    county_a1: Any
+    county_a2: Any
+    county_b1: Any
+
+
+@pytest.fixture
+def committees(admin: User, world: World, event: Any, instruction: Any) -> Committees:
+    """Every committee of the event, created in one action on 2026-11-10 with their calendars."""
+    from amanat.committees.models import Committee
+    from amanat.committees.services import committees_create_for_event
+
+    committees_create_for_event(actor=admin, event=event, instruction=instruction, today=dt.date(2026, 11, 10))
+    with unscoped():
+        by_place = {(c.province_id, c.county_id): c for c in Committee.objects.filter(event=event)}
+    return Committees(
+        national=by_place[(None, None)],
+        province_a=by_place[(world.province_a.pk, None)],
+        province_b=by_place[(world.province_b.pk, None)],
+        county_a1=by_place[(world.province_a.pk, world.county_a1.pk)],
+        county_a2=by_place[(world.province_a.pk, world.county_a2.pk)],
+        county_b1=by_place[(world.province_b.pk, world.county_b1.pk)],
+    )

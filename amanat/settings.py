@@ -54,7 +54,9 @@ INSTALLED_APPS = [
     "amanat.geography",
     "amanat.accounts",
     "amanat.elections",
+    "amanat.committees",
     "amanat.reports",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +193,21 @@ EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "amanat@localhost")
+
+# Background tasks (reminders, escalation) run on Huey: Redis in production, a SQLite file for the
+# embedded set-up, run inline in tests. Start the worker with `amanat run_huey`.
+HUEY = {
+    "name": "amanat",
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(VAR_DIR / "tasks.sqlite3")},
+    "immediate": env_bool("TASKS_IMMEDIATE", False),
+    "utc": True,
+    "consumer": {"workers": int(os.getenv("TASK_WORKERS", "2")), "worker_type": "thread"},
+}
+# An overdue action item climbs one level (county -> province -> national) per grace period.
+ACTION_ITEM_ESCALATION_GRACE_DAYS = int(os.getenv("ACTION_ITEM_ESCALATION_GRACE_DAYS", "3"))
+# Reminders go out this many days before an action item falls due.
+ACTION_ITEM_REMINDER_DAYS = int(os.getenv("ACTION_ITEM_REMINDER_DAYS", "2"))
 
 # Lists never load more than a page; the API caps what a client may ask for.
 PAGE_SIZE = int(os.getenv("PAGE_SIZE", "50"))

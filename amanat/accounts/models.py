@@ -109,3 +109,22 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Notification(models.Model):
+    """An in-app message for one user (reminders, escalations); read ones stay until cleared."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(max_length=500, verbose_name=_("message"))
+    url = models.CharField(max_length=300, blank=True, verbose_name=_("link"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self) -> str:
+        return self.message[:60]

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import password_validation
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from amanat.accounts.models import ApiToken, Organisation, User
+from amanat.accounts.models import ApiToken, Notification, Organisation, User
 from amanat.accounts.permissions import Capability, require
 from amanat.accounts.roles import Role
 from amanat.audit.models import AuditAction
@@ -218,3 +219,18 @@ def login_failure_record(*, username: str, request: Any) -> None:
         county_id=target.county_id if target else None,
         ip_address=_client_ip(request),
     )
+
+
+def notification_send(*, users: Iterable[User], message: str, url: str = "") -> int:
+    """Leave an in-app message for each user (not audited: it records no change to the election's data)."""
+    rows = [Notification(user=user, message=message[:500], url=url[:300]) for user in users]
+    Notification.objects.bulk_create(rows)
+    return len(rows)
+
+
+def notification_mark_read(*, actor: Any, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's notifications read: the given ones, or all."""
+    unread = Notification.objects.filter(user=actor, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=list(notification_ids))
+    return unread.update(read_at=timezone.now())

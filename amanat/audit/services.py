@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,44 @@ def audit_record(
         head.last_hash = entry.hash
         head.save(update_fields=["last_seq", "last_hash"])
     return entry
+
+
+def audit_record_many(*, actor: Any, action: str, entities: Sequence[models.Model]) -> int:
+    """Append one entry per entity (its snapshot as `after`) under one lock, for bulk writes."""
+    if action not in AuditAction.values:
+        raise ValueError(f"unknown audit action {action!r}")
+    if not entities:
+        return 0
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    now = timezone.now()
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+        seq, prev_hash, batch = head.last_seq, head.last_hash, []
+        for entity in entities:
+            jurisdiction = getattr(entity, "jurisdiction", None)
+            seq += 1
+            entry = AuditEntry(
+                seq=seq,
+                created_at=now,
+                actor_id=actor.pk if authenticated else None,
+                actor_label=(actor.get_username() if authenticated else "system")[:200],
+                action=action,
+                entity_type=entity._meta.label,
+                entity_id=str(entity.pk),
+                entity_label=str(entity)[:300],
+                province_id=getattr(jurisdiction, "province_id", None),
+                county_id=getattr(jurisdiction, "county_id", None),
+                before=None,
+                after=snapshot(entity),
+                ip_address=None,
+                prev_hash=prev_hash,
+            )
+            entry.hash = prev_hash = entry_digest(entry)
+            batch.append(entry)
+        AuditEntry.all_entries.bulk_create(batch, batch_size=1000)
+        head.last_seq, head.last_hash = seq, prev_hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return len(batch)
 
 
 @dataclass(frozen=True)

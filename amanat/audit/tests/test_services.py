@@ -68,3 +68,19 @@ def test_reordered_entries_are_named(world: Any) -> None:
     assert "reordered" in problems[0].reason
     with pytest.raises(CommandError, match=rf"entry {first.seq}\b.*reordered"):
         call_command("verify_audit")
+
+
+def test_bulk_audit_appends_one_entry_per_entity_and_chain_verifies(world: Any, admin: Any) -> None:
+    from amanat.audit.services import audit_record_many
+    from amanat.geography.models import PollingStation
+    from amanat.scoping import unscoped
+
+    with unscoped():
+        stations = list(PollingStation.objects.select_related("county").order_by("code"))
+    before = AuditEntry.all_entries.count()
+    assert audit_record_many(actor=admin, action="update", entities=stations) == len(stations)
+    assert AuditEntry.all_entries.count() == before + len(stations)
+    newest = AuditEntry.all_entries.order_by("-seq").first()
+    assert newest is not None and newest.entity_id == str(stations[-1].pk)
+    assert newest.county_id == stations[-1].county_id
+    assert list(audit_chain_verify()) == []
