@@ -20,7 +20,11 @@ demo: install
 	$(DEMO_ENV) $(BIN)/amanat load-demo
 	@echo ""
 	@echo "Amanat is running at http://127.0.0.1:8000/  (log in with the demo logins above; Ctrl-C stops it)"
-	$(DEMO_ENV) $(BIN)/amanat runserver 127.0.0.1:8000
+	@# The task worker (reminders, escalation) runs beside the web server and stops with it.
+	@bash -c '$(DEMO_ENV) $(BIN)/amanat run_huey > var/tasks.log 2>&1 & worker=$$!; \
+	  trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	  $(DEMO_ENV) $(BIN)/amanat runserver 127.0.0.1:8000'
+
 
 # The whole suite, on SQLite, or on PostgreSQL when DATABASE_URL is set.
 test: install browsers

@@ -16,6 +16,15 @@ from django.utils import timezone
 from amanat.accounts.models import Organisation, OrganisationKind, User
 from amanat.accounts.roles import Role
 from amanat.accounts.services import organisation_create, user_create
+from amanat.committees.models import AttendanceStatus, Committee, Meeting, MemberRole
+from amanat.committees.services import (
+    attendance_record,
+    committee_member_add,
+    committees_create_for_event,
+    decision_record,
+    instruction_create,
+    minutes_save,
+)
 from amanat.elections.models import ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.geography.models import County, Province
@@ -86,7 +95,8 @@ class Command(BaseCommand):
             self._user(admin, "auditor", Role.AUDITOR, national_org)
             self._user(admin, "province", Role.CHAIR, province_org, province=province)
             self._user(admin, "county", Role.SECRETARY, county_org, province=province, county=county)
-            self._event(admin)
+            event = self._event(admin)
+            self._committees(admin, event, county, county_org)
         self.stdout.write(self.style.SUCCESS("demo data ready"))
         self.stdout.write(
             f"logins (password for all: {DEMO_PASSWORD}):\n"
@@ -112,9 +122,10 @@ class Command(BaseCommand):
                 **where,
             )
 
-    def _event(self, admin: User) -> None:
-        if ElectionEvent.objects.filter(is_demo=True).exists():
-            return
+    def _event(self, admin: User) -> ElectionEvent:
+        existing = ElectionEvent.objects.filter(is_demo=True).first()
+        if existing is not None:
+            return existing
         voting_day = timezone.localdate() + dt.timedelta(days=110)
         event = election_event_create(
             actor=admin,
@@ -132,4 +143,84 @@ class Command(BaseCommand):
             kind=ContestKind.ASSEMBLY_OF_EXPERTS,
             title="میان‌دوره‌ای خبرگان رهبری، استان تهران",
             counties=tehran_counties,
+        )
+        return event
+
+    def _committees(
+        self, admin: User, event: ElectionEvent, county: County, county_org: Organisation
+    ) -> None:
+        """The national instruction, every committee, and a first held meeting of the demo county's."""
+        if Committee.objects.filter(event=event).exists():
+            return
+        instruction = instruction_create(
+            actor=admin,
+            event=event,
+            title="دستورالعمل کمیته‌های امنیت انتخابات (نمایشی)",
+            duties="\n".join(
+                [
+                    "شناسایی تهدیدات، آسیب‌ها و چالش‌های پیش، حین و پس از انتخابات",
+                    "تهیه اطلس و شناسنامه امنیت انتخابات شهرستان",
+                    "پیگیری آمادگی خطوط ارتباطی و تجهیزات شعب اخذ رأی",
+                    "رسیدگی به تخلفات انتخاباتی بدون تبعیض و طبق قانون",
+                    "گزارش روزانه وضعیت به مراجع بالادستی",
+                ]
+            ),
+        )
+        # Start the calendars three weeks back, so the demo county has meetings already due.
+        today = timezone.localdate()
+        committees_create_for_event(
+            actor=admin,
+            event=event,
+            instruction=instruction,
+            today=max(event.opens_on, today - dt.timedelta(days=21)),
+        )
+        committee = Committee.objects.get(event=event, county=county)
+        secretary = User.objects.get(username="county")
+        seat = committee_member_add(
+            actor=admin,
+            committee=committee,
+            organisation=county_org,
+            role=MemberRole.SECRETARY,
+            representative=secretary,
+        )
+        telecom = Organisation.objects.get(name=f"مخابرات {county.name}")
+        police = Organisation.objects.get(name=f"انتظامی {county.name}")
+        others = [
+            committee_member_add(actor=admin, committee=committee, organisation=org)
+            for org in (telecom, police)
+        ]
+        meeting = (
+            Meeting.objects.filter(committee=committee, scheduled_on__lte=today)
+            .order_by("scheduled_on")
+            .first()
+        )
+        if meeting is None:
+            return
+        attendance_record(
+            actor=secretary,
+            meeting=meeting,
+            entries=[
+                (seat, AttendanceStatus.PRESENT, ""),
+                (others[0], AttendanceStatus.PRESENT, ""),
+                (others[1], AttendanceStatus.REPRESENTED, "معاون انتظامی"),
+            ],
+        )
+        minutes_save(
+            actor=secretary,
+            meeting=meeting,
+            text="جلسه با حضور اعضا تشکیل شد. وضعیت آمادگی شعب و خطوط ارتباطی بررسی شد.",
+        )
+        decision_record(
+            actor=secretary,
+            meeting=meeting,
+            text="تکمیل فیبر نوری شعب بخش مرکزی تا نیمه اسفند",
+            responsible=telecom,
+            due_on=meeting.scheduled_on + dt.timedelta(days=10),
+        )
+        decision_record(
+            actor=secretary,
+            meeting=meeting,
+            text="بازدید امنیتی از محل نگهداری تجهیزات",
+            responsible=police,
+            due_on=meeting.scheduled_on + dt.timedelta(days=30),
         )
