@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "amanat.ui.context_processors.site",
+                "amanat.accounts.context_processors.notifications",
                 "amanat.reports.context_processors.current_event",
             ],
         },

@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from amanat.accounts.models import ApiToken, Organisation, User
+from amanat.accounts.models import ApiToken, Notification, Organisation, User
 from amanat.scoping import jurisdiction_of, scoped_to
 
 
@@ -40,3 +40,16 @@ def organisation_list_for(*, user: Any) -> QuerySet[Organisation]:
     else:
         visible |= Q(county_id=jurisdiction.county_id)
     return Organisation.objects.filter(visible, is_active=True)
+
+
+def notification_list_for(*, user: Any) -> QuerySet[Notification]:
+    """The caller's own notifications, newest first."""
+    jurisdiction_of(user)
+    return Notification.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def notification_unread_count_for(*, user: Any) -> int:
+    """How many of the caller's notifications are unread."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -81,3 +81,12 @@ def user_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("User %s was created.") % created.username)
             return redirect("accounts:users")
     return render(request, "accounts/user_form.html", {"form": form})
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.notification_mark_read(actor=request.user)
+        return redirect("accounts:notifications")
+    page = paginate(request, selectors.notification_list_for(user=request.user))
+    return render(request, "accounts/notifications.html", {"page": page})

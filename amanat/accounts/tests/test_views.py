@@ -177,3 +177,22 @@ def test_user_list_shows_only_the_jurisdictions_users(
     body = client_for(province_admin).get("/accounts/users/").content.decode()
     assert county_user.username in body
     assert outsider.username not in body
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+def test_notifications_page_lists_only_my_messages_and_marks_them_read(
+    county_user: Any, outsider: Any
+) -> None:
+    from amanat.accounts.models import Notification
+    from amanat.accounts.services import notification_send
+
+    notification_send(users=[county_user], message="یادآوری: اقدام سررسید دارد", url="/")
+    notification_send(users=[outsider], message="پیام دیگری", url="/")
+    client = client_for(county_user)
+    body = client.get("/accounts/notifications/").content.decode()
+    assert "یادآوری: اقدام سررسید دارد" in body and "پیام دیگری" not in body
+    assert client.post("/accounts/notifications/").status_code == 302
+    assert not Notification.objects.filter(user=county_user, read_at__isnull=True).exists()
+    assert Notification.objects.filter(user=outsider, read_at__isnull=True).exists()
