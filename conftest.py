@@ -204,7 +204,9 @@ def committees(admin: User, world: World, event: Any, instruction: Any) -> Commi
     from amanat.committees.models import Committee
     from amanat.committees.services import committees_create_for_event
 
-    committees_create_for_event(actor=admin, event=event, instruction=instruction, today=dt.date(2026, 11, 10))
+    committees_create_for_event(
+        actor=admin, event=event, instruction=instruction, today=dt.date(2026, 11, 10)
+    )
     with unscoped():
         by_place = {(c.province_id, c.county_id): c for c in Committee.objects.filter(event=event)}
     return Committees(

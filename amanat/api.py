@@ -13,6 +13,7 @@ from ninja.security import SessionAuth
 from amanat.accounts.api import TokenAuth
 from amanat.accounts.api import router as accounts_router
 from amanat.audit.api import router as audit_router
+from amanat.committees.api import router as committees_router
 from amanat.elections.api import router as elections_router
 from amanat.geography.api import router as geography_router
 
@@ -32,6 +33,7 @@ api.add_router("/", accounts_router)
 api.add_router("/geography/", geography_router)
 api.add_router("/elections/", elections_router)
 api.add_router("/audit/", audit_router)
+api.add_router("/committees/", committees_router)
 
 
 def _field_errors(exc: DjangoValidationError) -> list[dict[str, Any]]:

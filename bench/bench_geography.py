@@ -12,104 +12,17 @@ Usage (from the repository root):
 See bench/README.md for what each figure means.
 """
 
-import os
-import platform
-import resource
-import shutil
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for benchkit
 
-import dj_database_url  # noqa: E402  (importable without Django being set up)
+from benchkit import peak_rss_mib, print_environment, run_on_throwaway, timed
 
 STATIONS = 60_000
 SEED = 1405
 EXPECTED_DIVISIONS = 1_578  # 31 provinces + 448 counties + 1,099 districts
-BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "amanat_bench")
-
-
-# --- the throwaway database -------------------------------------------------------------------
-
-
-@dataclass
-class Throwaway:
-    """Where the benchmark writes, and how to remove it afterwards."""
-
-    url: str
-    describe: str
-    drop: Callable[[], None]
-
-
-def _postgres_throwaway(url: str) -> Throwaway:
-    import psycopg
-    from psycopg import sql
-
-    params = dj_database_url.parse(url)
-    if params["NAME"] == BENCH_DB_NAME:
-        sys.exit(f"refusing to run: DATABASE_URL already names the bench database {BENCH_DB_NAME!r}")
-    connect_kwargs = {
-        "user": params["USER"] or None,
-        "password": params["PASSWORD"] or None,
-        "host": params["HOST"] or None,
-        "port": params["PORT"] or None,
-        "autocommit": True,
-    }
-
-    def maintenance() -> Any:
-        # The server's 'postgres' database if we may use it, else the one DATABASE_URL names.
-        try:
-            return psycopg.connect(dbname="postgres", **connect_kwargs)
-        except psycopg.OperationalError:
-            return psycopg.connect(dbname=params["NAME"], **connect_kwargs)
-
-    def drop() -> None:
-        with maintenance() as conn:
-            force = sql.SQL(" WITH (FORCE)") if conn.info.server_version >= 130000 else sql.SQL("")
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(BENCH_DB_NAME)) + force)
-
-    drop()
-    with maintenance() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB_NAME)))
-    bench_url = urlsplit(url)._replace(path=f"/{BENCH_DB_NAME}").geturl()
-    host = f"{params['HOST'] or 'local socket'}:{params['PORT'] or 5432}"
-    return Throwaway(bench_url, f"PostgreSQL database {BENCH_DB_NAME!r} on {host} (dropped at the end)", drop)
-
-
-def _sqlite_throwaway() -> Throwaway:
-    directory = tempfile.mkdtemp(prefix="amanat-bench-")
-    path = Path(directory) / "bench.sqlite3"
-    return Throwaway(
-        f"sqlite:///{path}",
-        f"SQLite file {path} (deleted at the end)",
-        lambda: shutil.rmtree(directory, ignore_errors=True),
-    )
-
-
-def throwaway_database() -> Throwaway:
-    url = os.environ.get("DATABASE_URL", "")
-    engine = dj_database_url.parse(url)["ENGINE"] if url else "django.db.backends.sqlite3"
-    if "postgresql" in engine:
-        return _postgres_throwaway(url)
-    if "sqlite" in engine:
-        return _sqlite_throwaway()  # a given SQLite file is never touched: always a temporary one
-    sys.exit(f"unsupported database for the benchmark: {engine}")
-
-
-# --- measuring --------------------------------------------------------------------------------
-
-
-def peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 @dataclass
@@ -120,13 +33,6 @@ class Row:
     baseline_of: str = ""  # the step this row is the baseline for
     note: str = ""
     peak_mib: float = 0.0
-
-
-@contextmanager
-def timed(into: list[float]) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    into.append(time.perf_counter() - started)
 
 
 def run() -> list[Row]:
@@ -296,23 +202,7 @@ def run() -> list[Row]:
 
 
 def print_report(results: list[Row], where: str) -> None:
-    from django import get_version
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        server = connection.cursor().connection.info.server_version
-        version = f"PostgreSQL {server // 10000}.{server % 10000}"
-    else:
-        import sqlite3
-
-        version = f"SQLite {sqlite3.sqlite_version}"
-    print()
-    print("Amanat geography benchmark (one run; single-process timings, not averaged)")
-    print(f"  database vendor : {connection.vendor} ({version})")
-    print(f"  throwaway       : {where}")
-    print(f"  python / django : {platform.python_version()} / {get_version()}")
-    print(f"  machine         : {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}")
-    print()
+    print_environment("Amanat geography benchmark (one run; single-process timings, not averaged)", where)
     by_step = {row.step: row for row in results}
     header = f"{'step':<48} {'rows':>7} {'seconds':>9} {'rows/s':>10} {'× baseline':>11} {'peak RSS':>10}"
     print(header)
@@ -338,24 +228,7 @@ def print_report(results: list[Row], where: str) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amanat.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-insecure-key")
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
-    target = throwaway_database()
-    os.environ["DATABASE_URL"] = target.url  # read by settings at django.setup()
-    try:
-        import django
-
-        django.setup()
-        results = run()
-        print_report(results, target.describe)
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        finally:
-            target.drop()
+    run_on_throwaway(run, print_report)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,20 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from amanat.accounts.models import ApiToken, User
+from amanat.accounts.models import ApiToken, Organisation, OrganisationKind, User
 from amanat.accounts.roles import Capability, Role
-from amanat.accounts.services import api_token_create, user_create
+from amanat.accounts.services import api_token_create, organisation_create, user_create
 from amanat.api import api
 from amanat.audit.models import AuditEntry
+from amanat.committees import services as committee_services
+from amanat.committees.models import (
+    ActionItem,
+    AttendanceStatus,
+    Committee,
+    CommitteeMember,
+    Meeting,
+    MemberRole,
+)
 from amanat.elections.models import Contest, ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.geography.models import County, District, PollingStation
@@ -51,9 +60,11 @@ PUBLIC_PAGES = {"accounts:login", "accounts:logout"}
 # The API's own views (schema, docs, root); test_api_schema_and_docs checks them.
 API_META_VIEWS = {"openapi-json", "openapi-view", "api-root"}
 
-# Endpoints restricted by role: callers without the capability get 404. Pages by URL name, API
-# operations by operationId.
-CAPABILITY_REQUIRED: dict[str, Capability | str] = {
+# Endpoints restricted by role: callers without the capability get 404 (unless ROLE_REFUSAL says
+# otherwise). Pages by URL name, API operations by operationId. A requirement is a capability, a
+# User property, or a rule over the user and the target county's objects.
+Requirement = Capability | str | Callable[[User, "Matrix", str], bool]
+CAPABILITY_REQUIRED: dict[str, Requirement] = {
     "audit:entries": Capability.AUDIT,
     "audit:entry": Capability.AUDIT,
     "amanat_audit_api_entry_list": Capability.AUDIT,
@@ -64,13 +75,50 @@ CAPABILITY_REQUIRED: dict[str, Capability | str] = {
     "geography:station-edit": Capability.ADMINISTER,
     # Not a role capability but a User property: national administrators only.
     "elections:event-create": "can_manage_elections",
+    # Committees: the bulk action and the instruction are national; the forms need the role's capability.
+    "committees:bulk-create": "can_manage_elections",
+    "committees:instruction-create": "can_manage_elections",
+    "committees:member-add": Capability.APPROVE,
+    "committees:member-remove": Capability.APPROVE,
+    "committees:terms": Capability.APPROVE,
+    "committees:cadence": Capability.APPROVE,
+    "committees:minutes-approve": Capability.APPROVE,
+    "committees:meeting-create": Capability.RUN_MEETINGS,
+    "committees:attendance": Capability.RUN_MEETINGS,
+    "committees:minutes": Capability.RUN_MEETINGS,
+    "committees:minutes-correct": Capability.RUN_MEETINGS,
+    "committees:decision-create": Capability.RUN_MEETINGS,
+    "committees:meeting-cancel": Capability.RUN_MEETINGS,
+    "amanat_committees_api_meeting_create": Capability.RUN_MEETINGS,
+    "amanat_committees_api_attendance_record": Capability.RUN_MEETINGS,
+    "amanat_committees_api_decision_record": Capability.RUN_MEETINGS,
+    # The responsible organisation's people (who can edit), or whoever runs the committee's meetings.
+    "amanat_committees_api_action_item_update": lambda user, m, target: bool(
+        (user.organisation_id == m.items[target].responsible_id and user.can(Capability.EDIT))
+        or user.can(Capability.RUN_MEETINGS)
+    ),
+}
+
+# API writes whose role check is the service's own: the API answers its PermissionDenied with 403
+# (the operation is in the published schema anyway), after the object was found within reach: out
+# of reach is still 404. Everything else in CAPABILITY_REQUIRED answers 404.
+ROLE_REFUSAL: dict[str, int] = {
+    "amanat_committees_api_meeting_create": 403,
+    "amanat_committees_api_attendance_record": 403,
+    "amanat_committees_api_decision_record": 403,
+    "amanat_committees_api_action_item_update": 403,
 }
 
 
-def _allowed(user: Any, requirement: Capability | str) -> bool:
+def _allowed(
+    user: Any, requirement: Requirement, m: "Matrix | None" = None, target: str | None = None
+) -> bool:
     if isinstance(requirement, Capability):
         return bool(user.can(requirement))
-    return bool(getattr(user, requirement))
+    if isinstance(requirement, str):
+        return bool(getattr(user, requirement))
+    assert m is not None and target is not None, "a rule over objects needs an endpoint with a target"
+    return requirement(user, m, target)
 
 
 # What each county's pages may show, and what nobody outside it may see.
@@ -102,6 +150,12 @@ class Matrix:
     audit_seqs: dict[str, int]
     tokens: dict[str, ApiToken]
     api_keys: dict[str, str] = field(default_factory=dict)
+    # Committees of each target county: its committee, a seat, a held meeting and its action item.
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    committees: dict[str, Committee] = field(default_factory=dict)
+    members: dict[str, CommitteeMember] = field(default_factory=dict)
+    meetings: dict[str, Meeting] = field(default_factory=dict)
+    items: dict[str, ActionItem] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
 
     def page_client(self, persona: str) -> Client:
@@ -170,7 +224,47 @@ def matrix(
     for persona, user in users.items():
         if user is not None:
             built.api_keys[persona] = api_token_create(actor=user, name="matrix")[1]
+    _build_committees(built, national)
     return built
+
+
+def _build_committees(m: Matrix, actor: User) -> None:
+    """The event's committees, and in each target county a seat, a meeting held today and its action.
+
+    The seat has attendance, so a POST to remove it is refused and it stays for the next persona.
+    """
+    instruction = committee_services.instruction_create(
+        actor=actor, event=m.event, title="دستورالعمل ماتریس", duties="شناسایی تهدیدات\nگزارش روزانه"
+    )
+    committee_services.committees_create_for_event(actor=actor, event=m.event, instruction=instruction)
+    m.organisations = {
+        "A1": m.world.org_a1,
+        "A2": organisation_create(
+            actor=actor, name="فرمانداری الف۲", kind=OrganisationKind.GOVERNORATE, county=m.counties["A2"]
+        ),
+        "B1": m.world.org_b1,
+    }
+    today = timezone.localdate()
+    for code, county in m.counties.items():
+        with unscoped():
+            committee = Committee.objects.select_related("event").get(event=m.event, county=county)
+            meeting = Meeting.objects.select_related("committee__event").get(
+                committee=committee, scheduled_on=today, from_cadence=True
+            )
+        member = committee_services.committee_member_add(
+            actor=actor, committee=committee, organisation=m.organisations[code], role=MemberRole.SECRETARY
+        )
+        committee_services.attendance_record(
+            actor=actor, meeting=meeting, entries=[(member, AttendanceStatus.PRESENT, "")]
+        )
+        m.committees[code], m.members[code], m.meetings[code] = committee, member, meeting
+        m.items[code] = committee_services.decision_record(
+            actor=actor,
+            meeting=meeting,
+            text="مصوبه ماتریس",
+            responsible=m.organisations[code],
+            due_on=today + dt.timedelta(days=5),
+        )
 
 
 def _soon() -> dt.date:
@@ -226,6 +320,32 @@ KWARG_OBJECTS: dict[str, Callable[[Matrix, str], Target]] = {
     "seq": _audit_target,
     # Tokens belong to one user: only the owner reaches them.
     "token_id": _token_target,
+    # Committees and what hangs off them sit in their county.
+    "committee_id": lambda m, c: Target(m.committees[c].pk, _within(_county_j(m, c))),
+    "member_id": lambda m, c: Target(m.members[c].pk, _within(_county_j(m, c))),
+    "meeting_id": lambda m, c: Target(m.meetings[c].pk, _within(_county_j(m, c))),
+    # An action item is reached within its county, and by its responsible organisation's people.
+    "item_id": lambda m, c: Target(
+        m.items[c].pk,
+        lambda user: (
+            user.jurisdiction.covers(_county_j(m, c)) or user.organisation_id == m.items[c].responsible_id
+        ),
+    ),
+}
+
+# JSON bodies the schema cannot sample (dates, lists, references to the target's objects), by
+# operationId: each a valid request for the target county.
+SAMPLE_BODIES: dict[str, Callable[[Matrix, str], dict[str, Any]]] = {
+    "amanat_committees_api_meeting_create": lambda m, c: {"scheduled_on": m.event.voting_day.isoformat()},
+    "amanat_committees_api_attendance_record": lambda m, c: {
+        "entries": [{"member_id": m.members[c].pk, "status": AttendanceStatus.PRESENT}]
+    },
+    "amanat_committees_api_decision_record": lambda m, c: {
+        "text": "مصوبه از API",
+        "responsible_organisation_id": m.organisations[c].pk,
+        "due_on": m.event.voting_day.isoformat(),
+    },
+    "amanat_committees_api_action_item_update": lambda m, c: {"note": "پیگیری از API"},
 }
 
 
@@ -317,6 +437,8 @@ def _api_endpoints() -> list[Endpoint]:
             kwargs = tuple(p["name"] for p in operation.get("parameters", []) if p["in"] == "path")
             successes = sorted(int(code) for code in operation["responses"] if str(code).startswith("2"))
             body, problem = _sample_body(schema, operation)
+            if operation["operationId"] in SAMPLE_BODIES:
+                body, problem = None, ""
             found.append(
                 Endpoint(
                     "api",
@@ -338,12 +460,16 @@ ENDPOINTS = _page_endpoints() + _api_endpoints()
 # One check.
 
 
-def _send(endpoint: Endpoint, m: Matrix, persona: str, url: str) -> tuple[Any, str]:
+def _send(
+    endpoint: Endpoint, m: Matrix, persona: str, url: str, target: str | None = None
+) -> tuple[Any, str]:
     if endpoint.kind == "api":
         client = m.api_client(persona)
-        if endpoint.body is None:
+        sample = SAMPLE_BODIES.get(endpoint.name)
+        body = sample(m, target or "A1") if sample is not None else endpoint.body
+        if body is None:
             return client.generic(endpoint.method.upper(), url), endpoint.method
-        data = json.dumps(endpoint.body)
+        data = json.dumps(body)
         return client.generic(
             endpoint.method.upper(), url, data, content_type="application/json"
         ), endpoint.method
@@ -385,7 +511,7 @@ def _check(endpoint: Endpoint, m: Matrix, persona: str, target: str | None) -> s
     objects = {name: KWARG_OBJECTS[name](m, target or "A1") for name in endpoint.kwargs}
     url = endpoint.url({name: obj.value for name, obj in objects.items()})
     user = m.users[persona]
-    response, method = _send(endpoint, m, persona, url)
+    response, method = _send(endpoint, m, persona, url, target)
     status = response.status_code
     where = f"{persona} → {target or '(no target)'}: {method.upper()} {url} answered {status}"
 
@@ -396,9 +522,14 @@ def _check(endpoint: Endpoint, m: Matrix, persona: str, target: str | None) -> s
     if status >= 500:
         return f"{where}: a server error"
     capability = CAPABILITY_REQUIRED.get(endpoint.name)
-    if capability is not None and not _allowed(user, capability):
-        return None if status == 404 else f"{where}, expected 404 (needs the {capability} capability)"
-    if not all(obj.reaches(user) for obj in objects.values()):
+    refusal = ROLE_REFUSAL.get(endpoint.name, 404)
+    reached = all(obj.reaches(user) for obj in objects.values())
+    if refusal != 404 and not reached:  # the object is looked up before the role is checked
+        return None if status == 404 else f"{where}, expected 404 (outside the persona's reach)"
+    if capability is not None and not _allowed(user, capability, m, target):
+        needs = capability if isinstance(capability, str) else "its role rule"
+        return None if status == refusal else f"{where}, expected {refusal} (needs the {needs} capability)"
+    if not reached:
         return None if status == 404 else f"{where}, expected 404 (outside the persona's reach)"
 
     if endpoint.kind == "api":
@@ -503,6 +634,28 @@ def test_the_matrix_notices_a_wrong_answer(matrix: Matrix, monkeypatch: Any) -> 
 
     assert failure is not None
     assert "expected 200" in failure
+
+
+def test_every_listed_endpoint_exists() -> None:
+    """A renamed page or operation would leave its entry here doing nothing."""
+    names = {endpoint.name for endpoint in ENDPOINTS}
+
+    assert not set(CAPABILITY_REQUIRED) - names
+    assert not set(ROLE_REFUSAL) - names
+    assert not set(SAMPLE_BODIES) - names
+
+
+def test_api_role_refusals_come_after_the_reach_check(matrix: Matrix, monkeypatch: Any) -> None:
+    create = _endpoint("api POST /api/v1/committees/committees/{committee_id}/meetings")
+    # A viewer finds its own committee but may not add a meeting (403); another county's is not found.
+    assert _check(create, matrix, "county_viewer", "A1") is None
+    assert _check(create, matrix, "county_viewer", "B1") is None
+    monkeypatch.delitem(ROLE_REFUSAL, create.name)
+
+    failure = _check(create, matrix, "county_viewer", "A1")
+
+    assert failure is not None
+    assert "answered 403, expected 404" in failure
 
 
 @pytest.mark.parametrize(

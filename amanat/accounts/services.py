@@ -223,8 +223,17 @@ def login_failure_record(*, username: str, request: Any) -> None:
 
 def notification_send(*, users: Iterable[User], message: str, url: str = "") -> int:
     """Leave an in-app message for each user (not audited: it records no change to the election's data)."""
-    rows = [Notification(user=user, message=message[:500], url=url[:300]) for user in users]
-    Notification.objects.bulk_create(rows)
+    return notification_send_many(messages=[(list(users), message, url)])
+
+
+def notification_send_many(*, messages: Iterable[tuple[Iterable[User], str, str]]) -> int:
+    """Leave many in-app messages, each (users, message, url), in a few INSERTs."""
+    rows = [
+        Notification(user=user, message=message[:500], url=url[:300])
+        for users, message, url in messages
+        for user in users
+    ]
+    Notification.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
 
 

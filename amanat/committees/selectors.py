@@ -5,7 +5,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -13,11 +13,14 @@ from amanat.committees.models import (
     DEPTH,
     OPEN_STATUSES,
     ActionItem,
+    Attendance,
     Committee,
     CommitteeMember,
+    Decision,
     Instruction,
     Meeting,
     Minutes,
+    ProgressNote,
 )
 from amanat.scoping import jurisdiction_of, scoped_to
 
@@ -48,7 +51,9 @@ def committee_list_for(*, user: Any, event_id: Any = None, q: str = "") -> Query
             committees = committees.filter(event_id=event_id)
         if q:
             committees = committees.filter(name__icontains=q.strip())
-        return committees.order_by("county__isnull", "province__name", "name").reverse()
+        # The nation's committee first, then each province's, then the counties', by province and name.
+        at_county = ExpressionWrapper(Q(county__isnull=False), output_field=BooleanField())
+        return committees.order_by(at_county, F("province__name").asc(nulls_first=True), "name")
 
 
 def committee_get_for(*, user: Any, committee_id: Any) -> Committee:
@@ -67,6 +72,12 @@ def committee_members_for(*, user: Any, committee: Committee) -> QuerySet[Commit
             .select_related("organisation", "representative")
             .order_by("role", "organisation__name")
         )
+
+
+def committee_member_get_for(*, user: Any, member_id: Any) -> CommitteeMember:
+    """One seat on a committee, if the caller's jurisdiction reaches the committee."""
+    with scoped_to(user):
+        return _get_or_404(CommitteeMember.objects.select_related("committee", "organisation"), member_id)
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,18 @@ def meeting_get_for(*, user: Any, meeting_id: Any) -> Meeting:
 def minutes_current_for(*, meeting: Meeting) -> Minutes | None:
     """The newest version of a meeting's minutes (the meeting was reached through a scoped read)."""
     return Minutes.objects.filter(meeting=meeting).select_related("approved_by").order_by("-version").first()
+
+
+def meeting_attendance_for(*, meeting: Meeting) -> QuerySet[Attendance]:
+    """Who attended a meeting (the meeting was reached through a scoped read)."""
+    return Attendance.objects.filter(meeting=meeting).select_related("member__organisation")
+
+
+def meeting_decisions_for(*, meeting: Meeting) -> QuerySet[Decision]:
+    """A meeting's decisions in order, each with its action item and the organisation responsible."""
+    return (
+        Decision.objects.filter(meeting=meeting).select_related("action_item__responsible").order_by("number")
+    )
 
 
 def meeting_carried_over_for(*, user: Any, meeting: Meeting) -> QuerySet[ActionItem]:
@@ -196,3 +219,8 @@ def action_item_overdue_for(
         if not include_unescalated:
             items = items.filter(visible_from_depth__lte=DEPTH[jurisdiction.level])
         return items.order_by("due_on", "pk")
+
+
+def action_item_notes_for(*, item: ActionItem) -> QuerySet[ProgressNote]:
+    """An action item's progress notes, oldest first, with their authors (the item was reached scoped)."""
+    return ProgressNote.objects.filter(action_item=item).select_related("author").order_by("created_at", "pk")

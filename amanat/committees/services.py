@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from amanat.accounts.models import Organisation, User
 from amanat.accounts.permissions import Capability, require
-from amanat.accounts.services import notification_send
+from amanat.accounts.services import notification_send_many
 from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, audit_record_many, snapshot
 from amanat.committees.cadence import cadence_check, cadence_dates
@@ -244,6 +244,9 @@ def cadence_update(
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
     merged = {**committee.cadence(), **{k: v for k, v in params.items() if k in CADENCE_FIELDS}}
     cadence_check(merged)
+    if "first_meeting_on" in params:
+        # Re-planning would otherwise put meetings outside the season that meeting_create refuses.
+        _check_in_window(committee, params["first_meeting_on"], field="first_meeting_on")
     today = today or timezone.localdate()
     with transaction.atomic():
         before = {**committee.cadence(), "first_meeting_on": committee.first_meeting_on}
@@ -356,6 +359,7 @@ def attendance_record(
             raise ValidationError({"attendance": _("%s is not a member of this committee.") % member})
         if status not in AttendanceStatus.values:
             raise ValidationError({"attendance": _("Unknown attendance status.")})
+    _require_editable(meeting)  # approved minutes fix the attendance they record
     with transaction.atomic():
         for member, status, note in entries:
             Attendance.objects.update_or_create(
@@ -577,14 +581,21 @@ def _secretariat(committee_ids: Iterable[int]) -> dict[int, list[User]]:
     return people
 
 
+# Rows per UPDATE ... WHERE id IN (...) and per INSERT of notifications in the daily/hourly jobs.
+JOB_BATCH = 1000
+
+
 def action_items_escalate(*, today: dt.date | None = None) -> int:
     """Climb overdue action items one level per grace period and tell the committee that receives them."""
     today = today or timezone.localdate()
     grace = max(1, settings.ACTION_ITEM_ESCALATION_GRACE_DAYS)
     moved: list[ActionItem] = []
+    now = timezone.now()
     with unscoped(), transaction.atomic():
         overdue = (
-            ActionItem.objects.select_for_update()
+            # Lock the items only: locking their committees too would hold up every write that
+            # refers to one of them (a new meeting or decision) until this transaction ends.
+            ActionItem.objects.select_for_update(of=("self",))
             .filter(
                 status__in=OPEN_STATUSES,
                 due_on__lt=today - dt.timedelta(days=grace - 1),
@@ -597,21 +608,43 @@ def action_items_escalate(*, today: dt.date | None = None) -> int:
             levels = (today - item.due_on).days // grace
             depth = max(0, own_depth - levels)
             if depth < item.visible_from_depth:
-                item.visible_from_depth, item.escalated_at = depth, timezone.now()
+                item.visible_from_depth, item.escalated_at = depth, now
                 moved.append(item)
-        ActionItem.objects.bulk_update(moved, ["visible_from_depth", "escalated_at"], batch_size=1000)
+        # One plain UPDATE per new depth and batch (bulk_update would build a CASE over every row).
+        for depth in {item.visible_from_depth for item in moved}:
+            pks = [item.pk for item in moved if item.visible_from_depth == depth]
+            for start in range(0, len(pks), JOB_BATCH):
+                ActionItem.objects.filter(pk__in=pks[start : start + JOB_BATCH]).update(
+                    visible_from_depth=depth, escalated_at=now
+                )
         audit_record_many(actor=None, action=AuditAction.UPDATE, entities=moved)
         receivers = _receiving_committees(moved)
         secretariat = _secretariat(receivers.values())
+        # One message per receiving committee, however many items reached it this run.
+        per_committee: dict[int, list[ActionItem]] = {}
         for item in moved:
-            users = secretariat.get(receivers.get(item.pk, -1), [])
-            notification_send(
-                users=users,
-                message=_("Escalated: %(title)s (overdue since %(due)s)")
-                % {"title": item.title, "due": item.due_on.isoformat()},
-                url=reverse("committees:overdue"),
-            )
+            if item.pk in receivers:
+                per_committee.setdefault(receivers[item.pk], []).append(item)
+        url = reverse("committees:overdue")
+        notification_send_many(
+            messages=[
+                (
+                    secretariat.get(committee_id, []),
+                    _digest_line(_("Escalated to your committee"), items),
+                    url,
+                )
+                for committee_id, items in per_committee.items()
+            ]
+        )
     return len(moved)
+
+
+def _digest_line(heading: str, items: Sequence[ActionItem], *, shown: int = 3) -> str:
+    """'Heading (N): first titles…' — one line that stands for many items."""
+    titles = "؛ ".join(item.title[:80] for item in items[:shown])
+    more = len(items) - shown
+    tail = _(" and %(count)s more") % {"count": more} if more > 0 else ""
+    return f"{heading} ({len(items)}): {titles}{tail}"
 
 
 def _receiving_committees(items: Sequence[ActionItem]) -> dict[int, int]:
@@ -641,7 +674,7 @@ def action_item_reminders_send(*, today: dt.date | None = None) -> int:
     horizon = today + dt.timedelta(days=settings.ACTION_ITEM_REMINDER_DAYS)
     with unscoped(), transaction.atomic():
         items = list(
-            ActionItem.objects.select_for_update()
+            ActionItem.objects.select_for_update(of=("self",))  # not the organisations (see escalation)
             .filter(status__in=OPEN_STATUSES, due_on__lte=horizon)
             .exclude(last_reminded_on=today)
             .select_related("responsible")
@@ -651,18 +684,41 @@ def action_item_reminders_send(*, today: dt.date | None = None) -> int:
             organisation_id__in={i.responsible_id for i in items}, is_active=True
         ):
             people.setdefault(user.organisation_id, []).append(user)  # type: ignore[arg-type]
-        mails = []
+        by_organisation: dict[int, list[ActionItem]] = {}
         for item in items:
-            users = people.get(item.responsible_id, [])
-            overdue = item.due_on < today
-            message = (
-                _("Overdue action: %(title)s (due %(due)s)")
-                if overdue
-                else _("Action due soon: %(title)s (due %(due)s)")
-            ) % {"title": item.title, "due": item.due_on.isoformat()}
-            notification_send(users=users, message=message, url=reverse("committees:my-actions"))
-            mails += [(message, message, settings.DEFAULT_FROM_EMAIL, [u.email]) for u in users if u.email]
-        ActionItem.objects.filter(pk__in=[i.pk for i in items]).update(last_reminded_on=today)
+            by_organisation.setdefault(item.responsible_id, []).append(item)
+        # One digest per person a day, not one message per item: a busy organisation may own thousands.
+        url = reverse("committees:my-actions")
+        notes, mails = [], []
+        for organisation_id, owned in by_organisation.items():
+            overdue = [item for item in owned if item.due_on < today]
+            soon = [item for item in owned if item.due_on >= today]
+            lines = []
+            if overdue:
+                lines.append(_digest_line(_("Overdue actions"), overdue))
+            if soon:
+                lines.append(_digest_line(_("Actions due soon"), soon))
+            message = " | ".join(lines)
+            users = people.get(organisation_id, [])
+            notes.append((users, message, url))
+            body = "\n".join(
+                f"- {item.title} ({item.due_on.isoformat()})"
+                for item in sorted(owned, key=lambda i: i.due_on)[:100]
+            )
+            mails += [
+                (
+                    _("Amanat: actions for your organisation"),
+                    f"{message}\n\n{body}",
+                    settings.DEFAULT_FROM_EMAIL,
+                    [user.email],
+                )
+                for user in users
+                if user.email
+            ]
+        notification_send_many(messages=notes)
+        pks = [i.pk for i in items]
+        for start in range(0, len(pks), JOB_BATCH):
+            ActionItem.objects.filter(pk__in=pks[start : start + JOB_BATCH]).update(last_reminded_on=today)
         if mails:
             transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
     return len(items)
