@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from amanat.accounts.roles import Capability, Role, role_has
-from amanat.geography.models import InJurisdiction
+from amanat.geography.models import InJurisdiction, unique_within_jurisdiction
 from amanat.scoping import JurisdictionManager
 
 
@@ -37,9 +37,7 @@ class Organisation(InJurisdiction):
         verbose_name_plural = _("organisations")
         constraints = [
             *InJurisdiction.Meta.constraints,
-            models.UniqueConstraint(
-                fields=["name", "province", "county"], name="organisation_unique_name", nulls_distinct=False
-            ),
+            *unique_within_jurisdiction("name", name="organisation_unique_name"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amanat.accounts.models import Organisation
 from amanat.elections.models import ElectionEvent
-from amanat.geography.models import InJurisdiction
+from amanat.geography.models import InJurisdiction, unique_within_jurisdiction
 from amanat.scoping import Jurisdiction, JurisdictionManager
 
 # How deep a jurisdiction sits: escalation moves an item towards 0.
@@ -116,11 +116,7 @@ class Committee(InJurisdiction, CadenceParameters):
         constraints = [
             *InJurisdiction.Meta.constraints,
             *CadenceParameters.Meta.constraints,
-            models.UniqueConstraint(
-                fields=["event", "province", "county"],
-                name="committee_one_per_jurisdiction",
-                nulls_distinct=False,
-            ),
+            *unique_within_jurisdiction("event", name="committee_one_per_jurisdiction"),
         ]
 
     def __str__(self) -> str:

@@ -139,6 +139,28 @@ class PollingStation(models.Model):
         return Jurisdiction(province_id=self.county.province_id, county_id=self.county_id)
 
 
+def unique_within_jurisdiction(*fields: str, name: str) -> list[models.UniqueConstraint]:
+    """`fields` unique among the records of one jurisdiction, the national one (both empty) included.
+
+    Three partial constraints rather than one with nulls_distinct=False, which SQLite does not enforce.
+    """
+    return [
+        models.UniqueConstraint(
+            fields=[*fields, "county"], condition=models.Q(county__isnull=False), name=f"{name}_county"
+        ),
+        models.UniqueConstraint(
+            fields=[*fields, "province"],
+            condition=models.Q(county__isnull=True, province__isnull=False),
+            name=f"{name}_province",
+        ),
+        models.UniqueConstraint(
+            fields=list(fields),
+            condition=models.Q(county__isnull=True, province__isnull=True),
+            name=f"{name}_national",
+        ),
+    ]
+
+
 class InJurisdiction(models.Model):
     """A record held at one jurisdiction: national (both empty), a province, or a county of it.
 

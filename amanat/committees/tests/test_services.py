@@ -1586,3 +1586,18 @@ def test_an_organisation_without_users_is_still_marked_reminded(
         assert services.action_item_reminders_send(today=TODAY) == 1
     assert _reload(item).last_reminded_on == TODAY
     assert Notification.objects.count() == 0
+
+
+def test_one_committee_per_jurisdiction_is_a_database_rule_on_every_engine(committees: Committees) -> None:
+    """Partial unique constraints, which SQLite enforces too (it ignores nulls_distinct=False)."""
+    from django.db import IntegrityError, transaction
+
+    for existing in (committees.national, committees.province_a, committees.county_a1):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Committee.objects.with_scopes_disabled().create(
+                event=existing.event,
+                province=existing.province,
+                county=existing.county,
+                name="دوباره",
+                first_meeting_on=existing.first_meeting_on,
+            )
