@@ -6,7 +6,7 @@ answer 404 from the selectors; a service's PermissionDenied is left for Django t
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -394,39 +394,61 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return _meeting_page(request, meeting, status=400, update_form=form)
 
 
-@login_required
-@require_POST
-def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
+def _meeting_form_post(
+    request: HttpRequest,
+    meeting_id: int,
+    *,
+    form_key: str,
+    make_form: Callable[[Meeting], Any],
+    call: Callable[[Meeting, Any], Any],
+    done: str,
+) -> HttpResponse:
+    """A form on the meeting page: parse it, call one service, then redirect or show the errors in place."""
     meeting = selectors.meeting_get_for(user=request.user, meeting_id=meeting_id)
     _require(request.user, Capability.RUN_MEETINGS)
-    members = list(selectors.committee_members_for(user=request.user, committee=meeting.committee))
-    form = AttendanceForm(request.POST, members=members)
+    form = make_form(meeting)
     if form.is_valid():
         try:
-            services.attendance_record(actor=request.user, meeting=meeting, entries=form.entries())
+            call(meeting, form)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, _("The attendance was recorded; the meeting is marked as held."))
+            messages.success(request, done)
             return redirect("committees:meeting", meeting_id=meeting.pk)
-    return _meeting_page(request, meeting, status=400, attendance_form=form)
+    return _meeting_page(request, meeting, status=400, **{form_key: form})
+
+
+@login_required
+@require_POST
+def attendance(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    return _meeting_form_post(
+        request,
+        meeting_id,
+        form_key="attendance_form",
+        make_form=lambda meeting: AttendanceForm(
+            request.POST,
+            members=list(selectors.committee_members_for(user=request.user, committee=meeting.committee)),
+        ),
+        call=lambda meeting, form: services.attendance_record(
+            actor=request.user, meeting=meeting, entries=form.entries()
+        ),
+        done=_("The attendance was recorded; the meeting is marked as held."),
+    )
 
 
 @login_required
 @require_POST
 def minutes_save(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = selectors.meeting_get_for(user=request.user, meeting_id=meeting_id)
-    _require(request.user, Capability.RUN_MEETINGS)
-    form = MinutesForm(request.POST)
-    if form.is_valid():
-        try:
-            services.minutes_save(actor=request.user, meeting=meeting, text=form.cleaned_data["text"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The minutes were saved as a draft."))
-            return redirect("committees:meeting", meeting_id=meeting.pk)
-    return _meeting_page(request, meeting, status=400, minutes_form=form)
+    return _meeting_form_post(
+        request,
+        meeting_id,
+        form_key="minutes_form",
+        make_form=lambda meeting: MinutesForm(request.POST),
+        call=lambda meeting, form: services.minutes_save(
+            actor=request.user, meeting=meeting, text=form.cleaned_data["text"]
+        ),
+        done=_("The minutes were saved as a draft."),
+    )
 
 
 def _minutes_action(
@@ -481,35 +503,31 @@ def minutes_pdf(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def decision_create(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = selectors.meeting_get_for(user=request.user, meeting_id=meeting_id)
-    _require(request.user, Capability.RUN_MEETINGS)
-    form = DecisionForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            services.decision_record(actor=request.user, meeting=meeting, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The decision was recorded and its action item opened."))
-            return redirect("committees:meeting", meeting_id=meeting.pk)
-    return _meeting_page(request, meeting, status=400, decision_form=form)
+    return _meeting_form_post(
+        request,
+        meeting_id,
+        form_key="decision_form",
+        make_form=lambda meeting: DecisionForm(request.POST, user=request.user),
+        call=lambda meeting, form: services.decision_record(
+            actor=request.user, meeting=meeting, **form.cleaned_data
+        ),
+        done=_("The decision was recorded and its action item opened."),
+    )
 
 
 @login_required
 @require_POST
 def meeting_cancel(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = selectors.meeting_get_for(user=request.user, meeting_id=meeting_id)
-    _require(request.user, Capability.RUN_MEETINGS)
-    form = MeetingCancelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.meeting_cancel(actor=request.user, meeting=meeting, reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The meeting was cancelled."))
-            return redirect("committees:meeting", meeting_id=meeting.pk)
-    return _meeting_page(request, meeting, status=400, cancel_form=form)
+    return _meeting_form_post(
+        request,
+        meeting_id,
+        form_key="cancel_form",
+        make_form=lambda meeting: MeetingCancelForm(request.POST),
+        call=lambda meeting, form: services.meeting_cancel(
+            actor=request.user, meeting=meeting, reason=form.cleaned_data["reason"]
+        ),
+        done=_("The meeting was cancelled."),
+    )
 
 
 # --- action items ----------------------------------------------------------------------------
