@@ -71,6 +71,7 @@ CAPABILITY_REQUIRED: dict[str, Requirement] = {
     "amanat_audit_api_entry_detail": Capability.AUDIT,
     "accounts:users": Capability.ADMINISTER,
     "accounts:user-create": Capability.ADMINISTER,
+    "accounts:user-toggle-active": Capability.ADMINISTER,
     "geography:station-import": Capability.ADMINISTER,
     "geography:station-edit": Capability.ADMINISTER,
     # Not a role capability but a User property: national administrators only.
@@ -156,6 +157,8 @@ class Matrix:
     members: dict[str, CommitteeMember] = field(default_factory=dict)
     meetings: dict[str, Meeting] = field(default_factory=dict)
     items: dict[str, ActionItem] = field(default_factory=dict)
+    # An account in each target county for administrators to deactivate (never a persona).
+    accounts: dict[str, User] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
 
     def page_client(self, persona: str) -> Client:
@@ -244,6 +247,17 @@ def _build_committees(m: Matrix, actor: User) -> None:
         ),
         "B1": m.world.org_b1,
     }
+    m.accounts = {
+        code: user_create(
+            actor=actor,
+            username=f"matrix_{code.lower()}",
+            password=PASSWORD,
+            role=Role.VIEWER,
+            organisation=m.organisations[code],
+            county=county,
+        )
+        for code, county in m.counties.items()
+    }
     today = timezone.localdate()
     for code, county in m.counties.items():
         with unscoped():
@@ -320,6 +334,7 @@ KWARG_OBJECTS: dict[str, Callable[[Matrix, str], Target]] = {
     "seq": _audit_target,
     # Tokens belong to one user: only the owner reaches them.
     "token_id": _token_target,
+    "user_id": lambda m, c: Target(m.accounts[c].pk, _within(_county_j(m, c))),
     # Committees and what hangs off them sit in their county.
     "committee_id": lambda m, c: Target(m.committees[c].pk, _within(_county_j(m, c))),
     "member_id": lambda m, c: Target(m.members[c].pk, _within(_county_j(m, c))),

@@ -53,3 +53,11 @@ def notification_unread_count_for(*, user: Any) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def user_get_for(*, user: Any, user_id: Any) -> User:
+    """One user within the caller's jurisdiction."""
+    try:
+        return user_list_for(user=user).get(pk=int(user_id))
+    except (User.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc

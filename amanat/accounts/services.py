@@ -243,3 +243,23 @@ def notification_mark_read(*, actor: Any, notification_ids: Iterable[int] | None
     if notification_ids is not None:
         unread = unread.filter(pk__in=list(notification_ids))
     return unread.update(read_at=timezone.now())
+
+
+def user_set_active(*, actor: Any, user: User, active: bool) -> User:
+    """Deactivate or restore a user of the actor's jurisdiction; inactive users cannot log in."""
+    require(actor, Capability.ADMINISTER, within=user.jurisdiction)
+    if user.pk == actor.pk:
+        raise ValidationError(_("You cannot deactivate yourself."))
+    if user.is_active == active:
+        return user
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            entity=user,
+            before={"is_active": not active},
+            after={"is_active": active},
+        )
+    return user

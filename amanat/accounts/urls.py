@@ -11,5 +11,6 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("users/", views.user_list, name="users"),
     path("users/new/", views.user_new, name="user-create"),
+    path("users/<int:user_id>/active/", views.user_toggle_active, name="user-toggle-active"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
 ]

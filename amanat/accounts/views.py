@@ -90,3 +90,18 @@ def notifications(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:notifications")
     page = paginate(request, selectors.notification_list_for(user=request.user))
     return render(request, "accounts/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def user_toggle_active(request: HttpRequest, user_id: int) -> HttpResponse:
+    _require_administrator(request.user)
+    person = selectors.user_get_for(user=request.user, user_id=user_id)
+    try:
+        services.user_set_active(actor=request.user, user=person, active=not person.is_active)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        done = _("%s can log in again.") if person.is_active else _("%s was deactivated.")
+        messages.success(request, done % person.username)
+    return redirect("accounts:users")

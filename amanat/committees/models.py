@@ -374,6 +374,12 @@ class ActionItem(InJurisdiction):
             models.Index(fields=["status", "due_on"], name="action_status_due_idx"),
             models.Index(fields=["responsible", "status", "due_on"], name="action_owner_idx"),
             models.Index(fields=["visible_from_depth", "status", "due_on"], name="action_escalation_idx"),
+            # Overdue lists read open items in due order a page at a time: this lets them stop early.
+            models.Index(
+                fields=["due_on", "id"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="action_open_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from amanat.accounts.services import (
     api_token_revoke,
     organisation_create,
     user_create,
+    user_set_active,
 )
 from amanat.audit.models import AuditAction, AuditEntry
 from conftest import PASSWORD, World
@@ -375,3 +376,31 @@ def test_sessions_expire(county_user: User, world: World) -> None:
     assert cookie["httponly"]
     assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
     assert client.session.get_expire_at_browser_close()
+
+
+def test_deactivated_user_is_refused_at_login_and_by_token(province_admin: User, county_user: User) -> None:
+    _token, key = api_token_create(actor=county_user, name="device")
+    user_set_active(actor=province_admin, user=county_user, active=False)
+    county_user.refresh_from_db()
+    assert not county_user.is_active
+    entry = _last_entry()
+    assert (entry.action, entry.before, entry.after) == ("update", {"is_active": True}, {"is_active": False})
+    assert entry.county_id == county_user.county_id
+    assert api_token_authenticate(raw_key=key) is None
+    assert not Client().login(username=county_user.username, password=PASSWORD)
+
+    user_set_active(actor=province_admin, user=county_user, active=True)
+    assert api_token_authenticate(raw_key=key) is not None
+
+
+def test_deactivation_stays_within_the_administrators_jurisdiction(
+    province_admin: User, outsider: User, county_user: User
+) -> None:
+    with pytest.raises(PermissionDenied):
+        user_set_active(actor=province_admin, user=outsider, active=False)
+    with pytest.raises(PermissionDenied):
+        user_set_active(actor=county_user, user=county_user, active=False)
+    with pytest.raises(ValidationError):
+        user_set_active(actor=province_admin, user=province_admin, active=False)
+    outsider.refresh_from_db()
+    assert outsider.is_active
