@@ -60,6 +60,13 @@ def _schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRespon
     return api.create_response(request, {"detail": details}, status=422)
 
 
+@api.exception_handler(OverflowError)
+def _out_of_range(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    # A number too large for the database (an id in a query string, say) is bad input, not a crash.
+    detail = [{"loc": ["query"], "msg": "A number is out of range.", "type": "value_error"}]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "Not found."}, status=404)

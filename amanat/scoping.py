@@ -50,6 +50,23 @@ class Jurisdiction:
             return "province"
         return "national"
 
+    def related(self, other: "Jurisdiction") -> bool:
+        """True when one jurisdiction lies within the other: same line of the hierarchy."""
+        return self.covers(other) or other.covers(self)
+
+    def related_q(self, province_field: str = "province_id", county_field: str = "county_id") -> Any:
+        """A filter for records whose jurisdiction is `related` to this one (ancestors and descendants)."""
+        from django.db.models import Q
+
+        if self.province_id is None:
+            return Q()
+        ancestors = Q(**{f"{province_field}__isnull": True}) | Q(
+            **{province_field: self.province_id, f"{county_field}__isnull": True}
+        )
+        if self.county_id is None:
+            return ancestors | Q(**{province_field: self.province_id})
+        return ancestors | Q(**{county_field: self.county_id})
+
     def covers(self, other: "Jurisdiction") -> bool:
         """True when `other` lies within this jurisdiction (or is it)."""
         if self.province_id is None:

@@ -149,7 +149,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLED = env_bool("LOGIN_THROTTLING", True)
-AXES_IPWARE_PROXY_COUNT = int(os.getenv("PROXY_COUNT", "0")) or None
+# The client's address: behind PROXY_COUNT trusted proxies, from X-Forwarded-For; with none, only
+# REMOTE_ADDR, since a forwarded header from a client directly connected could be forged.
+PROXY_COUNT = int(os.getenv("PROXY_COUNT", "0"))
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PROXY_COUNT else ["REMOTE_ADDR"]
+)
 AXES_VERBOSE = False
 
 # Sessions expire after SESSION_HOURS of inactivity and when the browser closes.

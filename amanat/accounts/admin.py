@@ -28,7 +28,11 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "key_hash", "created_at", "last_used_at"]
+    # Tokens are issued and revoked only through the audited services (the profile page or the API).
+    readonly_fields = ["user", "name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
 
     def has_add_permission(self, request: object) -> bool:
         return False

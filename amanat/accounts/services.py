@@ -5,6 +5,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -180,7 +181,8 @@ def api_token_authenticate(*, raw_key: str) -> User | None:
 
 
 def _client_ip(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    # The same address login throttling uses (PROXY_COUNT decides whether X-Forwarded-For is trusted).
+    return get_client_ip_address(request) if request is not None else None
 
 
 def login_record(*, user: User, request: Any) -> None:

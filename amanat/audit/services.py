@@ -1,14 +1,17 @@
 """Writing to the audit log. Every other app's services call `audit_record` inside their transaction."""
 
 import hashlib
+import ipaddress
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
 from amanat.audit.models import AuditAction, AuditChainHead, AuditEntry
 
@@ -20,6 +23,16 @@ def _json_safe(value: Any) -> Any:
     if value is None:
         return None
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def _canonical_ip(address: str | None) -> str | None:
+    """The address as the database will store it (IPv6 compressed, lower case), so the hash matches."""
+    if not address:
+        return None
+    try:
+        return clean_ipv6_address(address) if ":" in address else str(ipaddress.ip_address(address))
+    except (ValueError, ValidationError):
+        return None
 
 
 def entry_digest(entry: AuditEntry) -> str:
@@ -101,7 +114,7 @@ def audit_record(
             county_id=county_id,
             before=_json_safe(before),
             after=_json_safe(after),
-            ip_address=ip_address,
+            ip_address=_canonical_ip(ip_address),
             prev_hash=head.last_hash,
         )
         entry.hash = entry_digest(entry)
@@ -160,8 +173,13 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> Iterator[ChainProblem]:
     """Walk the whole chain in order; yield the first broken link (and stop there)."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
+    # Read the head first and walk only up to it: appends committed meanwhile are not "missing".
     head = AuditChainHead.objects.filter(id=1).first()
-    for entry in AuditEntry.all_entries.order_by("seq").iterator(chunk_size=chunk_size):
+    last = head.last_seq if head is not None else None
+    entries = AuditEntry.all_entries.order_by("seq")
+    if last is not None:
+        entries = entries.filter(seq__lte=last)
+    for entry in entries.iterator(chunk_size=chunk_size):
         if entry.seq != expected_seq:
             yield ChainProblem(expected_seq, f"entry {expected_seq} is missing (next present is {entry.seq})")
             return

@@ -225,8 +225,12 @@ class ErrorsOut(Schema):
 # --- input -----------------------------------------------------------------------------------
 
 
+# Database ids: a larger number cannot name a row, and SQLite cannot even compare it.
+MAX_ID = 2**63 - 1
+
+
 class CommitteeFilter(Schema):
-    event_id: int | None = None
+    event_id: int | None = Field(None, ge=1, le=MAX_ID)
     q: str = Field("", description="Part of the committee's name")
 
 
@@ -236,8 +240,8 @@ class MeetingFilter(Schema):
 
 
 class ActionItemFilter(Schema):
-    committee_id: int | None = None
-    organisation_id: int | None = Field(None, description="The responsible organisation")
+    committee_id: int | None = Field(None, ge=1, le=MAX_ID)
+    organisation_id: int | None = Field(None, description="The responsible organisation", ge=1, le=MAX_ID)
     status: ActionStatus | None = None
     open_only: bool = Field(False, description="Only items open or in progress")
     overdue: bool = Field(

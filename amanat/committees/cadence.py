@@ -36,6 +36,9 @@ def cadence_errors(params: Mapping[str, Any]) -> dict[str, str]:
             )
         if after > 60:
             errors["daily_until_days_after"] = _("Daily meetings can run at most 60 days after voting.")
+        for name in ("weekly_from_days_before", "daily_from_days_before"):
+            if params[name] > 366:
+                errors.setdefault(name, _("At most 366 days before voting."))
     return errors
 
 

@@ -181,13 +181,16 @@ def action_item_list_for(
 
 
 def action_item_mine_for(*, user: Any) -> QuerySet[ActionItem]:
-    """What the caller's organisation must do, wherever the committee sits that asked it."""
-    jurisdiction_of(user)
+    """What the caller's organisation must do, asked by a committee above, at or below the caller.
+
+    A national organisation's people in one county must not see what another county asked of it.
+    """
+    jurisdiction = jurisdiction_of(user)
     if not user.organisation_id:
         return ActionItem.objects.none()
     return (
         ActionItem.objects.with_scopes_disabled()
-        .filter(responsible_id=user.organisation_id)
+        .filter(jurisdiction.related_q(), responsible_id=user.organisation_id)
         .select_related("committee", "responsible", "decision__meeting")
         .order_by("status", "due_on", "pk")
     )

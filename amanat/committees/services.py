@@ -78,15 +78,23 @@ def instruction_create(
 # --- committees ------------------------------------------------------------------------------
 
 
-def _planned_meetings(committee: Committee, *, from_day: dt.date) -> list[Meeting]:
+def _planned_days(committee: Committee, *, from_day: dt.date) -> list[dt.date]:
+    # Anchored on the first meeting, so re-planning later keeps the same rhythm of days.
     event = committee.event
     days = cadence_dates(
-        first_meeting_on=max(committee.first_meeting_on, from_day),
+        first_meeting_on=committee.first_meeting_on,
         voting_day=event.voting_day,
         season_ends_on=event.closes_on,
         **committee.cadence(),
     )
-    return [Meeting(committee=committee, scheduled_on=day, starts_at=committee.meeting_time) for day in days]
+    return [day for day in days if day >= from_day]
+
+
+def _planned_meetings(committee: Committee, *, from_day: dt.date) -> list[Meeting]:
+    return [
+        Meeting(committee=committee, scheduled_on=day, starts_at=committee.meeting_time)
+        for day in _planned_days(committee, from_day=from_day)
+    ]
 
 
 @dataclass(frozen=True)
@@ -217,21 +225,33 @@ def committee_member_remove(*, actor: Any, member: CommitteeMember) -> None:
 
 
 def _replan(committee: Committee, *, today: dt.date) -> int:
-    """Re-plan future cadence meetings; meetings held, cancelled, written up or added by hand stay."""
+    """Re-plan future cadence meetings; meetings held, cancelled, written up or added by hand stay.
+
+    Untouched planned meetings on a day the new plan keeps stay the same rows (so calendar programs
+    see the same events), moved to the new time; those on days it drops are removed; new days are added,
+    never on a day that already has a meeting.
+    """
+    wanted = set(_planned_days(committee, from_day=today))
     with unscoped():
-        future = Meeting.objects.filter(
-            committee=committee, from_cadence=True, status=MeetingStatus.PLANNED, scheduled_on__gte=today
-        ).exclude(agenda__gt="")
-        future = future.filter(minutes_versions__isnull=True, decisions__isnull=True, attendance__isnull=True)
-        future.delete()
-        taken = set(
-            Meeting.objects.filter(committee=committee, from_cadence=True).values_list(
-                "scheduled_on", flat=True
+        untouched = (
+            Meeting.objects.filter(
+                committee=committee, from_cadence=True, status=MeetingStatus.PLANNED, scheduled_on__gte=today
             )
+            .exclude(agenda__gt="")
+            .filter(minutes_versions__isnull=True, decisions__isnull=True, attendance__isnull=True)
         )
-        fresh = [m for m in _planned_meetings(committee, from_day=today) if m.scheduled_on not in taken]
+        untouched.exclude(scheduled_on__in=wanted).delete()
+        untouched.filter(scheduled_on__in=wanted).exclude(starts_at=committee.meeting_time).update(
+            starts_at=committee.meeting_time
+        )
+        taken = set(Meeting.objects.filter(committee=committee).values_list("scheduled_on", flat=True))
+        fresh = [
+            Meeting(committee=committee, scheduled_on=day, starts_at=committee.meeting_time)
+            for day in sorted(wanted - taken)
+        ]
         Meeting.objects.bulk_create(fresh)
-    return len(fresh)
+        # How many untouched meetings the plan now holds from today, kept or new.
+        return int(untouched.filter(scheduled_on__in=wanted).count())
 
 
 def cadence_update(
@@ -506,9 +526,7 @@ ALLOWED_MOVES = {
 def _may_follow_up(actor: Any, item: ActionItem) -> bool:
     """The responsible organisation's people, or the committee's secretariat and anyone it escalated to."""
     if actor.organisation_id == item.responsible_id and actor.can(Capability.EDIT):
-        return actor.jurisdiction.covers(item.jurisdiction) or item.responsible.jurisdiction.covers(
-            actor.jurisdiction
-        )
+        return bool(actor.jurisdiction.related(item.jurisdiction))
     return actor.can(Capability.RUN_MEETINGS) and actor.jurisdiction.covers(item.jurisdiction)
 
 
@@ -600,6 +618,7 @@ def action_items_escalate(*, today: dt.date | None = None) -> int:
                 status__in=OPEN_STATUSES,
                 due_on__lt=today - dt.timedelta(days=grace - 1),
                 visible_from_depth__gt=0,
+                committee__event__closes_on__gte=today,  # a closed season's items stay where they are
             )
             .select_related("committee")
         )
@@ -675,7 +694,7 @@ def action_item_reminders_send(*, today: dt.date | None = None) -> int:
     with unscoped(), transaction.atomic():
         items = list(
             ActionItem.objects.select_for_update(of=("self",))  # not the organisations (see escalation)
-            .filter(status__in=OPEN_STATUSES, due_on__lte=horizon)
+            .filter(status__in=OPEN_STATUSES, due_on__lte=horizon, committee__event__closes_on__gte=today)
             .exclude(last_reminded_on=today)
             .select_related("responsible")
         )
@@ -688,33 +707,36 @@ def action_item_reminders_send(*, today: dt.date | None = None) -> int:
         for item in items:
             by_organisation.setdefault(item.responsible_id, []).append(item)
         # One digest per person a day, not one message per item: a busy organisation may own thousands.
+        # Each person hears only of actions asked above, at or below their own jurisdiction.
         url = reverse("committees:my-actions")
         notes, mails = [], []
         for organisation_id, owned in by_organisation.items():
-            overdue = [item for item in owned if item.due_on < today]
-            soon = [item for item in owned if item.due_on >= today]
-            lines = []
-            if overdue:
-                lines.append(_digest_line(_("Overdue actions"), overdue))
-            if soon:
-                lines.append(_digest_line(_("Actions due soon"), soon))
-            message = " | ".join(lines)
-            users = people.get(organisation_id, [])
-            notes.append((users, message, url))
-            body = "\n".join(
-                f"- {item.title} ({item.due_on.isoformat()})"
-                for item in sorted(owned, key=lambda i: i.due_on)[:100]
-            )
-            mails += [
-                (
-                    _("Amanat: actions for your organisation"),
-                    f"{message}\n\n{body}",
-                    settings.DEFAULT_FROM_EMAIL,
-                    [user.email],
-                )
-                for user in users
-                if user.email
-            ]
+            for user in people.get(organisation_id, []):
+                theirs = [item for item in owned if user.jurisdiction.related(item.jurisdiction)]
+                if not theirs:
+                    continue
+                overdue = [item for item in theirs if item.due_on < today]
+                soon = [item for item in theirs if item.due_on >= today]
+                lines = []
+                if overdue:
+                    lines.append(_digest_line(_("Overdue actions"), overdue))
+                if soon:
+                    lines.append(_digest_line(_("Actions due soon"), soon))
+                message = " | ".join(lines)
+                notes.append(([user], message, url))
+                if user.email:
+                    body = "\n".join(
+                        f"- {item.title} ({item.due_on.isoformat()})"
+                        for item in sorted(theirs, key=lambda i: i.due_on)[:100]
+                    )
+                    mails.append(
+                        (
+                            _("Amanat: actions for your organisation"),
+                            f"{message}\n\n{body}",
+                            settings.DEFAULT_FROM_EMAIL,
+                            [user.email],
+                        )
+                    )
         notification_send_many(messages=notes)
         pks = [i.pk for i in items]
         for start in range(0, len(pks), JOB_BATCH):

@@ -404,3 +404,26 @@ def test_deactivation_stays_within_the_administrators_jurisdiction(
         user_set_active(actor=province_admin, user=province_admin, active=False)
     outsider.refresh_from_db()
     assert outsider.is_active
+
+
+def test_client_address_ignores_forwarded_headers_without_a_trusted_proxy(county_user: User) -> None:
+    """Otherwise a client could forge X-Forwarded-For to dodge the lockout or frame another address."""
+    Client().post(
+        "/accounts/login/",
+        {"username": county_user.username, "password": "wrong-password"},
+        HTTP_X_FORWARDED_FOR="203.0.113.66",
+        REMOTE_ADDR="198.51.100.7",
+    )
+    assert _last_entry().ip_address == "198.51.100.7"
+
+
+def test_client_address_comes_from_the_trusted_proxy_chain(county_user: User, settings: Any) -> None:
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    Client().post(
+        "/accounts/login/",
+        {"username": county_user.username, "password": "wrong-password"},
+        HTTP_X_FORWARDED_FOR="203.0.113.66, 10.0.0.1",
+        REMOTE_ADDR="10.0.0.1",
+    )
+    assert _last_entry().ip_address == "203.0.113.66"

@@ -84,3 +84,23 @@ def test_bulk_audit_appends_one_entry_per_entity_and_chain_verifies(world: Any, 
     assert newest is not None and newest.entity_id == str(stations[-1].pk)
     assert newest.county_id == stations[-1].county_id
     assert list(audit_chain_verify()) == []
+
+
+def test_non_canonical_ipv6_address_keeps_the_chain_intact(world: Any) -> None:
+    from amanat.audit.services import audit_record
+
+    entry = audit_record(actor=None, action="login_failed", ip_address="2001:DB8:0:0:0:0:0:1")
+    assert entry.ip_address == "2001:db8::1"
+    assert list(audit_chain_verify()) == []
+
+
+def test_verify_ignores_entries_appended_after_it_read_the_head(world: Any) -> None:
+    """An append committed while verify walks is not 'missing' (a nightly check on a live system)."""
+    from amanat.audit.models import AuditChainHead
+    from amanat.audit.services import audit_record
+
+    head = AuditChainHead.objects.get(id=1)
+    audit_record(actor=None, action="login_failed")
+    # Rewind the head as verify would have read it before the append; the newer entry lies beyond it.
+    AuditChainHead.objects.filter(id=1).update(last_seq=head.last_seq, last_hash=head.last_hash)
+    assert list(audit_chain_verify()) == []

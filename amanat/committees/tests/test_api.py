@@ -774,3 +774,29 @@ def test_lists_and_details_do_not_grow_their_queries_with_their_rows(
     services.committee_member_add(actor=admin, committee=committees.county_a1, organisation=world.org_a)
 
     assert [_queries(client, url) for url in urls] == before
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/committees/committees?event_id=99999999999999999999", "event_id"),
+        ("/api/v1/committees/action-items?organisation_id=99999999999999999999", "organisation_id"),
+        ("/api/v1/committees/action-items?committee_id=0", "committee_id"),
+    ],
+)
+def test_out_of_range_ids_are_refused_naming_the_field(
+    national: Any, committees: Any, path: str, field: str
+) -> None:
+    response = _bearer(national).get(path)
+    assert response.status_code == 422
+    assert field in {str(part) for error in response.json()["detail"] for part in error["loc"]}
+
+
+def test_a_number_too_large_for_the_database_is_a_422_anywhere_in_the_api(
+    county_user: Any, world: Any
+) -> None:
+    response = _bearer(county_user).get("/api/v1/geography/stations?county_id=99999999999999999999")
+    # SQLite cannot compare such a number (422 from the API's handler); PostgreSQL finds nothing. Never a 500.
+    assert response.status_code in (200, 422)
+    if response.status_code == 200:
+        assert response.json()["items"] == []

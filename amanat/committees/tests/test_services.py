@@ -22,7 +22,7 @@ from amanat.accounts.roles import Role
 from amanat.accounts.services import organisation_create, user_create
 from amanat.audit.models import AuditAction, AuditEntry
 from amanat.audit.services import audit_chain_verify
-from amanat.committees import services
+from amanat.committees import selectors, services
 from amanat.committees.cadence import cadence_check, cadence_dates, cadence_errors
 from amanat.committees.models import (
     ActionItem,
@@ -719,14 +719,19 @@ def test_cadence_update_replans_future_meetings_only(
     after = _calendar(committee)
     assert [row for row in after if row[0] in kept_ids] == kept_before
     assert _count(Attendance, meeting=held) == attendance_before == 1
+    # The new plan keeps the rhythm of the first meeting (2026-11-10: every 10 days), from today on,
+    # less the days that already have a meeting.
     new_plan = cadence_dates(
-        first_meeting_on=TODAY, voting_day=VOTING_DAY, season_ends_on=SEASON_CLOSES, **plan
+        first_meeting_on=committee.first_meeting_on,
+        voting_day=VOTING_DAY,
+        season_ends_on=SEASON_CLOSES,
+        **plan,
     )
+    kept_days = {row[1] for row in kept_before}
     fresh = [row for row in after if row[0] not in kept_ids]
-    # The new plan, less the day already taken by the held meeting.
-    assert [row[1] for row in fresh] == [day for day in new_plan if day != TODAY]
+    assert [row[1] for row in fresh] == [day for day in new_plan if day >= TODAY and day not in kept_days]
     assert {(row[2], row[3], row[4]) for row in fresh} == {(dt.time(16, 30), MeetingStatus.PLANNED, True)}
-    assert dt.date(2026, 12, 4) in {row[1] for row in fresh}
+    assert fresh[0][1] == dt.date(2026, 11, 30)  # 11-10 + 2 x 10 days, not restarted from today
     assert dt.date(2027, 1, 5) not in {row[1] for row in after}  # the old plan's day is gone
     committee.refresh_from_db()
     assert committee.cadence() == plan
@@ -1339,12 +1344,21 @@ def test_who_may_follow_up_an_action(
         organisation=world.org_a,
         province=world.province_a,
     )
-    services.action_item_update(actor=org_a_member_in_a2, item=item, note="از شهرستان الف۲")
+    org_a_member = user_create(
+        actor=admin,
+        username="member_a",
+        password=PASSWORD,
+        role=Role.MEMBER,
+        organisation=world.org_a,
+        province=world.province_a,
+    )
+    services.action_item_update(actor=org_a_member, item=item, note="از استان")  # the organisation, above A1
     services.action_item_update(actor=province_user, item=item, note="استان")  # a chair covering A1
     services.action_item_update(actor=county_admin, item=item, note="دبیرخانه")  # the committee's secretariat
 
-    # Not the responsible organisation, or it cannot edit, and not running meetings there: refused.
-    for actor in (county_user, county_viewer, org_a_viewer, outsider, auditor):
+    # Not the responsible organisation, or it cannot edit, or it sits in another county (A2), and not
+    # running meetings there: refused.
+    for actor in (county_user, county_viewer, org_a_viewer, org_a_member_in_a2, outsider, auditor):
         with pytest.raises(PermissionDenied):
             services.action_item_update(actor=actor, item=item, note="x")
     assert _count(ProgressNote, action_item=item) == 3
@@ -1601,3 +1615,62 @@ def test_one_committee_per_jurisdiction_is_a_database_rule_on_every_engine(commi
                 name="دوباره",
                 first_meeting_on=existing.first_meeting_on,
             )
+
+
+def test_replanning_an_unchanged_cadence_keeps_every_meeting_row(
+    committees: Committees, county_admin: User
+) -> None:
+    """Same rows, same days: calendar programs keep the same events (their UIDs are row ids)."""
+    committee = committees.county_a1
+    before = _calendar(committee)
+    services.cadence_update(actor=county_admin, committee=committee, today=TODAY, **committee.cadence())
+    assert _calendar(committee) == before
+
+
+def test_replanning_never_doubles_a_day_that_has_a_hand_added_meeting(
+    committees: Committees, county_admin: User
+) -> None:
+    committee = committees.county_a1
+    services.meeting_create(actor=county_admin, committee=committee, scheduled_on=dt.date(2026, 12, 1))
+    services.cadence_update(actor=county_admin, committee=committee, today=TODAY, regular_interval_days=7)
+    days = [row[1] for row in _calendar(committee)]
+    assert dt.date(2026, 12, 1) in days
+    assert len(days) == len(set(days))
+
+
+@pytest.mark.parametrize("field", ["weekly_from_days_before", "daily_from_days_before"])
+def test_cadence_refuses_days_before_voting_beyond_a_year(
+    committees: Committees, county_admin: User, field: str
+) -> None:
+    committee = committees.county_a1
+    before = _calendar(committee)
+    params = {"weekly_from_days_before": 400, "daily_from_days_before": 7}
+    if field == "daily_from_days_before":
+        params = {"weekly_from_days_before": 500, "daily_from_days_before": 400}
+    with pytest.raises(ValidationError) as refused:
+        services.cadence_update(actor=county_admin, committee=committee, today=TODAY, **params)
+    assert field in refused.value.message_dict
+    assert _calendar(committee) == before
+
+
+def test_a_national_organisation_in_another_county_never_sees_this_countys_action(
+    admin: User, held: Meeting, world: World, county_admin: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    """County A1 tasks a national organisation; its member sitting in county B1 must not see or touch it."""
+    item = services.decision_record(
+        actor=county_admin, meeting=held, text="طرح محرمانه", responsible=world.org_national, due_on=TODAY
+    )
+    far_member = user_create(
+        actor=admin,
+        username="national_org_in_b1",
+        password=PASSWORD,
+        role=Role.MEMBER,
+        organisation=world.org_national,
+        county=world.county_b1,
+    )
+    assert item.pk not in {i.pk for i in selectors.action_item_mine_for(user=far_member)}
+    with pytest.raises(PermissionDenied):
+        services.action_item_update(actor=far_member, item=item, note="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.action_item_reminders_send(today=TODAY)
+    assert all(item.title not in message for message, _url in _notified(far_member))

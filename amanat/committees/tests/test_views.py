@@ -519,7 +519,9 @@ def test_cadence_update_replans_future_meetings_only(
             .values_list("scheduled_on", "starts_at")
         )
         first = Meeting.objects.get(pk=held.pk)
-    assert days[:2] == [(TODAY, dt.time(11, 0)), (TODAY + dt.timedelta(days=7), dt.time(11, 0))]
+    # Weekly from the first meeting (1405/08/19 = 2026-11-10): the next days after today are 12-01 and
+    # 12-08, at the new time; 12-08 was already planned and keeps its row.
+    assert days[:2] == [(dt.date(2026, 12, 1), dt.time(11, 0)), (dt.date(2026, 12, 8), dt.time(11, 0))]
     assert (first.status, first.starts_at) == (MeetingStatus.HELD, dt.time(10, 0))
 
 
