@@ -53,7 +53,7 @@ def format_date(value: dt.date | None, *, long: bool = False) -> str:
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     if is_persian():
         jd = jdatetime.date.fromgregorian(date=value, locale="fa_IR")
-        text = jd.strftime("%d %B %Y") if long else jd.strftime("%Y/%m/%d")
+        text = f"{jd.day} {jd.strftime('%B %Y')}" if long else jd.strftime("%Y/%m/%d")
         return persian_digits(text)
     return value.strftime("%d %B %Y") if long else value.isoformat()
 
