@@ -8,7 +8,10 @@ the other province), county_viewer (viewer in county A1).
 """
 
 import datetime as dt
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -217,3 +220,56 @@ def committees(admin: User, world: World, event: Any, instruction: Any) -> Commi
         county_a2=by_place[(world.province_a.pk, world.county_a2.pk)],
         county_b1=by_place[(world.province_b.pk, world.county_b1.pk)],
     )
+
+
+# --- browser tests: Debian's Chromium driven by Playwright, one page per test ----------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    # This machine's network is closed: without these Chromium keeps trying to reach Google's hosts.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
+SCREENSHOTS = Path(__file__).resolve().parent / "var" / "screenshots"
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh page in headless Chromium (1280×900). Missing Chromium fails under CI and skips elsewhere."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an asyncio loop in this thread, and Django refuses ORM calls made
+    # while a loop runs. Allow them for these tests only, so the switch does not leak into the rest
+    # of the session and hide real async-safety bugs elsewhere.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            new_page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            new_page.set_default_timeout(TIMEOUT_MS)
+            yield new_page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Any, str], Path]:
+    """Save a page's full-page screenshot under var/screenshots/ with the given file name."""
+
+    def save(page: Any, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / name
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

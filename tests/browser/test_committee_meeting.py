@@ -7,8 +7,6 @@ world and URLs, not on Persian UI translations (the catalogue changes often).
 """
 
 import datetime as dt
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,28 +20,6 @@ from amanat.scoping import unscoped
 from amanat.ui.formatting import jalali_input_value
 from conftest import PASSWORD, World
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO_ROOT / "var" / "screenshots" / "committee-meeting.png"
-TIMEOUT_MS = 15_000
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
 
 @pytest.mark.browser
 def test_secretary_records_a_meeting_and_finds_the_actions(
@@ -52,13 +28,10 @@ def test_secretary_records_a_meeting_and_finds_the_actions(
     world: World,
     admin: Any,
     county_admin: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    page: Any,
+    screenshot: Any,
 ) -> None:
-    _require_chromium()
-    # Playwright's sync API runs an asyncio loop in this thread, and Django refuses ORM calls made
-    # while a loop runs. Allow them for this test only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     # A season around today; the committees were created two weeks ago, so their first meeting
     # (every 14 days) is in the past and the second is today.
@@ -92,67 +65,56 @@ def test_secretary_records_a_meeting_and_finds_the_actions(
         ("بازدید مشترک از شعب حساس", today + dt.timedelta(days=3)),
     ]
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(TIMEOUT_MS)
+    page.goto(live_server.url + reverse("accounts:login"))
+    login_form = page.locator("form:has(#id_username)")
+    login_form.locator("#id_username").fill(county_admin.username)
+    login_form.locator("#id_password").fill(PASSWORD)
+    login_form.locator("button[type=submit]").click()
+    page.wait_for_url(live_server.url + reverse("home"))
 
-            page.goto(live_server.url + reverse("accounts:login"))
-            login_form = page.locator("form:has(#id_username)")
-            login_form.locator("#id_username").fill(county_admin.username)
-            login_form.locator("#id_password").fill(PASSWORD)
-            login_form.locator("button[type=submit]").click()
-            page.wait_for_url(live_server.url + reverse("home"))
+    # Header → committees → the county's committee → its calendar → the past meeting.
+    page.locator(f"nav.mainnav a[href='{reverse('committees:list')}']").click()
+    page.wait_for_url(live_server.url + reverse("committees:list"))
+    page.get_by_role("link", name=committee.name, exact=True).click()
+    page.wait_for_url(live_server.url + reverse("committees:detail", args=[committee.pk]))
+    expect(page.locator("h1")).to_have_text(committee.name)
+    expect(page.locator("#members")).to_be_visible()
+    assert world.org_a1.name in page.inner_text("main")
+    page.locator(f"main a.button[href='{reverse('committees:calendar', args=[committee.pk])}']").click()
+    page.wait_for_url(live_server.url + reverse("committees:calendar", args=[committee.pk]))
+    meeting_url = reverse("committees:meeting", args=[meeting.pk])
+    page.locator(f"main a[href='{meeting_url}']").click()
+    page.wait_for_url(live_server.url + meeting_url)
 
-            # Header → committees → the county's committee → its calendar → the past meeting.
-            page.locator(f"nav.mainnav a[href='{reverse('committees:list')}']").click()
-            page.wait_for_url(live_server.url + reverse("committees:list"))
-            page.get_by_role("link", name=committee.name, exact=True).click()
-            page.wait_for_url(live_server.url + reverse("committees:detail", args=[committee.pk]))
-            expect(page.locator("h1")).to_have_text(committee.name)
-            expect(page.locator("#members")).to_be_visible()
-            assert world.org_a1.name in page.inner_text("main")
-            page.locator(
-                f"main a.button[href='{reverse('committees:calendar', args=[committee.pk])}']"
-            ).click()
-            page.wait_for_url(live_server.url + reverse("committees:calendar", args=[committee.pk]))
-            meeting_url = reverse("committees:meeting", args=[meeting.pk])
-            page.locator(f"main a[href='{meeting_url}']").click()
-            page.wait_for_url(live_server.url + meeting_url)
+    # Attendance: the organisation's representative was present.
+    attendance = page.locator("#attendance-form")
+    attendance.locator("select").first.select_option("present")
+    attendance.locator("input[type=text]").first.fill("فرماندار")
+    attendance.locator("button[type=submit]").click()
+    page.wait_for_url(live_server.url + meeting_url)
+    expect(page.locator("#meeting-status")).to_have_class("badge meeting-held")
 
-            # Attendance: the organisation's representative was present.
-            attendance = page.locator("#attendance-form")
-            attendance.locator("select").first.select_option("present")
-            attendance.locator("input[type=text]").first.fill("فرماندار")
-            attendance.locator("button[type=submit]").click()
-            page.wait_for_url(live_server.url + meeting_url)
-            expect(page.locator("#meeting-status")).to_have_class("badge meeting-held")
+    # Two decisions, each an action for the county governorate with a Jalali due date.
+    for text, due in decisions:
+        form = page.locator("#decision-form")
+        form.locator("#id_text").fill(text)
+        form.locator("#id_responsible").select_option(str(world.org_a1.pk))
+        form.locator("#id_due_on").fill(jalali_input_value(due))
+        page.keyboard.press("Escape")  # close the date picker, if it opened
+        form.locator("button[type=submit]").click()
+        page.wait_for_url(live_server.url + meeting_url)
+        expect(page.locator("#decision-rows")).to_contain_text(text)
+    expect(page.locator("#decision-rows tr")).to_have_count(2)
 
-            # Two decisions, each an action for the county governorate with a Jalali due date.
-            for text, due in decisions:
-                form = page.locator("#decision-form")
-                form.locator("#id_text").fill(text)
-                form.locator("#id_responsible").select_option(str(world.org_a1.pk))
-                form.locator("#id_due_on").fill(jalali_input_value(due))
-                page.keyboard.press("Escape")  # close the date picker, if it opened
-                form.locator("button[type=submit]").click()
-                page.wait_for_url(live_server.url + meeting_url)
-                expect(page.locator("#decision-rows")).to_contain_text(text)
-            expect(page.locator("#decision-rows tr")).to_have_count(2)
+    # My actions, from the header: both decisions are there, to follow up.
+    page.locator(f"nav.mainnav a[href='{reverse('committees:my-actions')}']").click()
+    page.wait_for_url(live_server.url + reverse("committees:my-actions"))
+    cards = page.locator("#my-actions article.action-card")
+    expect(cards).to_have_count(2)
+    for text, _due in decisions:
+        expect(page.locator("#my-actions")).to_contain_text(text)
 
-            # My actions, from the header: both decisions are there, to follow up.
-            page.locator(f"nav.mainnav a[href='{reverse('committees:my-actions')}']").click()
-            page.wait_for_url(live_server.url + reverse("committees:my-actions"))
-            cards = page.locator("#my-actions article.action-card")
-            expect(cards).to_have_count(2)
-            for text, _due in decisions:
-                expect(page.locator("#my-actions")).to_contain_text(text)
-
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+    screenshot(page, "committee-meeting.png")
 
     with unscoped():
         saved = list(ActionItem.objects.filter(decision__meeting=meeting).order_by("decision__number"))
