@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "amanat.accounts",
     "amanat.elections",
     "amanat.committees",
+    "amanat.risks",
     "amanat.reports",
     "huey.contrib.djhuey",
 ]

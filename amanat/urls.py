@@ -16,6 +16,7 @@ urlpatterns = [
     path("geo/", include("amanat.geography.urls")),
     path("elections/", include("amanat.elections.urls")),
     path("committees/", include("amanat.committees.urls")),
+    path("atlas/", include("amanat.risks.urls")),
     path("audit/", include("amanat.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

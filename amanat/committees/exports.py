@@ -2,21 +2,14 @@
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import icalendar
 import jdatetime
-import weasyprint
 from django.conf import settings
-from django.contrib.staticfiles import finders
-from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from weasyprint.urls import URLFetcher
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 
 from amanat.committees import selectors
 from amanat.committees.models import (
@@ -27,39 +20,11 @@ from amanat.committees.models import (
     MinutesStatus,
 )
 from amanat.ui.formatting import format_date, format_datetime, persian_digits
+from amanat.ui.pdf import render_pdf
 
 # --- minutes as PDF --------------------------------------------------------------------------
 
-FONT_FILES = {
-    "regular": "vendor/vazirmatn/Vazirmatn-Regular.woff2",
-    "bold": "vendor/vazirmatn/Vazirmatn-Bold.woff2",
-}
 ROLE_ORDER: dict[str, int] = {MemberRole.CHAIR: 0, MemberRole.SECRETARY: 1, MemberRole.MEMBER: 2}
-
-
-class LocalFilesOnly(URLFetcher):  # type: ignore[misc]
-    """Lets WeasyPrint read files inside one directory (the fonts) and nothing else: no network."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(allowed_protocols=("file",), allow_redirects=False)
-        self.root = root.resolve()
-
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        parts = urlsplit(url)
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-            raise ValueError(f"only local files may be loaded into the PDF: {url[:200]}")
-        path = Path(url2pathname(parts.path)).resolve()
-        if not path.is_relative_to(self.root):
-            raise ValueError(f"only the PDF's own fonts may be loaded: {url[:200]}")
-        return super().fetch(url, headers)
-
-
-def _font_path(name: str) -> Path:
-    # The app-directories finder reads the app's static folder, so no collectstatic is needed.
-    found = finders.find(FONT_FILES[name])
-    if not found:
-        raise ImproperlyConfigured(f"The PDF font {FONT_FILES[name]} is missing from the static files.")
-    return Path(found if isinstance(found, str) else found[0]).resolve()
 
 
 def _person(user: Any) -> str:
@@ -122,16 +87,7 @@ def _minutes_context(meeting: Meeting) -> dict[str, Any]:
 
 def minutes_pdf(*, meeting: Meeting) -> bytes:
     """The meeting's minutes as a printable Persian (RTL) PDF: jurisdiction, Jalali date, attendance."""
-    regular, bold = _font_path("regular"), _font_path("bold")
-    # An official Persian document: Persian whatever language the reader's request asked for.
-    with translation.override("fa"):
-        context = _minutes_context(meeting)
-        context["fonts"] = {"regular": regular.as_uri(), "bold": bold.as_uri()}
-        html = render_to_string("committees/minutes_pdf.html", context)
-    fetcher = LocalFilesOnly(regular.parent)
-    document = weasyprint.HTML(string=html, base_url=regular.parent.as_uri() + "/", url_fetcher=fetcher)
-    pdf: bytes = document.write_pdf()
-    return pdf
+    return render_pdf("committees/minutes_pdf.html", lambda: _minutes_context(meeting))
 
 
 # --- calendar as iCalendar -------------------------------------------------------------------

@@ -192,3 +192,15 @@ class InJurisdiction(models.Model):
     @property
     def jurisdiction(self) -> Jurisdiction:
         return Jurisdiction(province_id=self.province_id, county_id=self.county_id)
+
+
+class InCounty(InJurisdiction):
+    """A record always held by one county (and so by its province): both foreign keys required."""
+
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="+", verbose_name=_("province")
+    )
+    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+", verbose_name=_("county"))
+
+    class Meta:
+        abstract = True

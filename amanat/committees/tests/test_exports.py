@@ -19,6 +19,7 @@ from amanat.accounts.services import user_create
 from amanat.committees import exports, services
 from amanat.committees.models import AttendanceStatus, Committee, Meeting, MeetingStatus
 from amanat.scoping import unscoped
+from amanat.ui import pdf
 from conftest import PASSWORD, Committees, World
 
 FIRST = dt.date(2026, 11, 10)  # 1405/08/19, the committees' first planned meeting
@@ -223,13 +224,13 @@ def test_minutes_pdf_loads_only_its_two_local_fonts(
         text='<img src="https://example.com/x.png"> <link rel="stylesheet" href="http://example.com/a.css">',
     )
     fetched: list[str] = []
-    real_fetch = exports.LocalFilesOnly.fetch
+    real_fetch = pdf.LocalFilesOnly.fetch
 
-    def fetch(self: exports.LocalFilesOnly, url: str, headers: Any = None) -> Any:
+    def fetch(self: pdf.LocalFilesOnly, url: str, headers: Any = None) -> Any:
         fetched.append(url)
         return real_fetch(self, url, headers)
 
-    monkeypatch.setattr(exports.LocalFilesOnly, "fetch", fetch)
+    monkeypatch.setattr(pdf.LocalFilesOnly, "fetch", fetch)
     text = _pdf_text(exports.minutes_pdf(meeting=held))
 
     assert sorted(url.rsplit("/", 1)[-1] for url in fetched) == [
@@ -245,7 +246,7 @@ def test_minutes_pdf_refuses_to_fetch_anything_but_its_fonts(tmp_path: Any) -> N
     fonts.mkdir()
     (fonts / "font.woff2").write_bytes(b"font")
     (tmp_path / "secret.txt").write_text("secret")
-    fetcher = exports.LocalFilesOnly(fonts)
+    fetcher = pdf.LocalFilesOnly(fonts)
 
     assert fetcher.fetch((fonts / "font.woff2").as_uri()).read() == b"font"
     for url in (

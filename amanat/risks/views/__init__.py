@@ -1,0 +1,1 @@
+"""Atlas pages: parse the input, call one service or the selectors, render."""
