@@ -28,6 +28,18 @@ from amanat.committees.services import (
 from amanat.elections.models import ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.geography.models import County, Province
+from amanat.risks.models import Atlas, CountyClassification, RiskCategory, SecurityLevel
+from amanat.risks.services import (
+    atlas_open,
+    atlas_review,
+    atlas_submit,
+    county_classify,
+    mitigation_add,
+    past_election_record,
+    risk_acceptance_approve,
+    risk_create,
+    security_level_decide,
+)
 from amanat.scoping import unscoped
 
 DEMO_PROVINCE_CODE = "23"  # Tehran
@@ -97,6 +109,7 @@ class Command(BaseCommand):
             self._user(admin, "county", Role.SECRETARY, county_org, province=province, county=county)
             event = self._event(admin)
             self._committees(admin, event, county, county_org)
+            self._atlas(admin, event, province, county)
         self.stdout.write(self.style.SUCCESS("demo data ready"))
         self.stdout.write(
             f"logins (password for all: {DEMO_PASSWORD}):\n"
@@ -224,3 +237,137 @@ class Command(BaseCommand):
             responsible=police,
             due_on=meeting.scheduled_on + dt.timedelta(days=30),
         )
+
+    def _atlas(self, admin: User, event: ElectionEvent, province: Province, county: County) -> None:
+        """The demo county's atlas: version 1 approved, version 2 awaiting the province; levels decided."""
+        if Atlas.objects.filter(event=event).exists():
+            return
+        secretary = User.objects.get(username="county")
+        chair = User.objects.get(username="province")
+        categories = {c.code: c for c in RiskCategory.objects.all()}
+        atlas = atlas_open(actor=secretary, event=event, county=county)
+        demo_risks = [
+            # (kind, phase, category, title, place or system, likelihood, impact, treatment)
+            (
+                "vulnerability",
+                "before",
+                "communication-lines",
+                "تأخیر در تکمیل فیبر نوری شعب روستایی",
+                "شعب بخش‌های روستایی",
+                4,
+                4,
+                "mitigate",
+            ),
+            (
+                "threat",
+                "during",
+                "power-utilities",
+                "قطع برق شبکه در ساعات اوج رأی‌گیری",
+                "شعب مرکز شهرستان",
+                3,
+                4,
+                "mitigate",
+            ),
+            (
+                "threat",
+                "during",
+                "cyber-threats",
+                "حمله منع سرویس به خط ارتباطی سامانه رأی‌گیری",
+                "سامانه رأی‌گیری الکترونیکی",
+                2,
+                5,
+                "transfer",
+            ),
+            (
+                "challenge",
+                "before",
+                "training",
+                "کمبود عوامل اجرایی آموزش‌دیده برای دستگاه‌های جدید",
+                "همه شعب",
+                3,
+                3,
+                "mitigate",
+            ),
+            (
+                "threat",
+                "during",
+                "natural-hazards",
+                "بارش برف و بسته شدن راه شعب کوهستانی",
+                "جاده‌های کوهستانی",
+                3,
+                3,
+                "avoid",
+            ),
+            (
+                "challenge",
+                "after",
+                "complaints",
+                "حجم بالای شکایات در زمان اعلام نتایج",
+                "هیئت اجرایی شهرستان",
+                2,
+                2,
+                "accept",
+            ),
+        ]
+        risks = [
+            risk_create(
+                actor=secretary,
+                atlas=atlas,
+                kind=kind,
+                phase=phase,
+                category=categories[code],
+                title=title,
+                location=place,
+                likelihood=likelihood,
+                impact=impact,
+                treatment=treatment,
+            )
+            for kind, phase, code, title, place, likelihood, impact, treatment in demo_risks
+        ]
+        risk_acceptance_approve(actor=chair, risk=risks[-1])
+        telecom = Organisation.objects.get(name=f"مخابرات {county.name}")
+        mitigation_add(
+            actor=secretary,
+            risk=risks[0],
+            title="خط ارتباطی پشتیبان (رادیویی) برای شعب روستایی",
+            responsible=telecom,
+            due_on=event.voting_day - dt.timedelta(days=20),
+        )
+        version = atlas_submit(actor=secretary, atlas=atlas, note="نسخه نخست اطلس شهرستان")
+        atlas_review(actor=chair, version=version, approve=True, note="تأیید شد.")
+        neighbours = list(province.counties.exclude(pk=county.pk).order_by("code")[:2])
+        if neighbours:
+            past_election_record(
+                actor=chair,
+                county=neighbours[0],
+                held_on=event.voting_day - dt.timedelta(days=4 * 365),
+                title="انتخابات شوراهای دوره پیشین (نمایشی)",
+                was_annulled=True,
+                serious_incidents=3,
+                notes="ابطال انتخابات یک حوزه پس از رسیدگی به شکایات",
+            )
+        county_classify(event=event, actor=admin)
+        security_level_decide(
+            actor=chair,
+            event=event,
+            county=county,
+            level=SecurityLevel.SENSITIVE,
+            reason="شعب کوهستانی زیاد و وابستگی به یک خط ارتباطی؛ بازنگری پس از تکمیل فیبر نوری",
+        )
+        # A second version awaits the province's review: the review and comparison pages show it.
+        risk_create(
+            actor=secretary,
+            atlas=atlas,
+            kind="vulnerability",
+            phase="during",
+            category=categories["electronic-systems"],
+            title="نبود دستگاه احراز هویت یدک در شعب پرجمعیت",
+            location="شعب پرجمعیت مرکز شهرستان",
+            likelihood=3,
+            impact=4,
+            treatment="mitigate",
+        )
+        atlas_submit(actor=secretary, atlas=atlas, note="افزودن آسیب دستگاه‌های احراز هویت")
+        for neighbour in neighbours:
+            recommended = CountyClassification.objects.get(event=event, county=neighbour).recommended_level
+            security_level_decide(actor=chair, event=event, county=neighbour, level=recommended)
