@@ -356,6 +356,13 @@ def past_election_record(
             notes=notes.strip(),
         )
         audit_record(actor=actor, action=AuditAction.CREATE, entity=record, after=snapshot(record))
+    # The record weighs in the county's score: refresh its recommendations wherever it is classified.
+    with unscoped():
+        event_ids = list(
+            CountyClassification.objects.filter(county=county).values_list("event_id", flat=True)
+        )
+    for event in ElectionEvent.objects.filter(pk__in=event_ids):
+        county_classify(event=event, county_ids=[county.pk])
     return record
 
 
@@ -1000,6 +1007,15 @@ def county_classify(
                 province_id=jurisdiction.province_id if jurisdiction is not None else None,
             )
     return len(new_rows) + len(changed)
+
+
+def counties_classify_in_season(*, today: dt.date | None = None) -> int:
+    """Classify the counties of every event whose season is open (the nightly job)."""
+    today = today or timezone.localdate()
+    return sum(
+        county_classify(event=event)
+        for event in ElectionEvent.objects.filter(opens_on__lte=today, closes_on__gte=today)
+    )
 
 
 def security_level_decide(
