@@ -44,6 +44,8 @@ from amanat.committees.models import (
 from amanat.elections.models import Contest, ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.geography.models import County, District, PollingStation
+from amanat.risks import services as risk_services
+from amanat.risks.models import Atlas, AtlasVersion, CountyDuty, DutyTemplate, Risk, RiskCategory
 from amanat.scoping import Jurisdiction, unscoped
 from amanat.ui.formatting import persian_digits
 from conftest import PASSWORD, World
@@ -159,6 +161,11 @@ class Matrix:
     items: dict[str, ActionItem] = field(default_factory=dict)
     # An account in each target county for administrators to deactivate (never a persona).
     accounts: dict[str, User] = field(default_factory=dict)
+    # The security atlas of each target county: submitted (version 1), one risk, a decided level, a duty.
+    atlases: dict[str, Atlas] = field(default_factory=dict)
+    risks: dict[str, Risk] = field(default_factory=dict)
+    versions: dict[str, AtlasVersion] = field(default_factory=dict)
+    duties: dict[str, CountyDuty] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
 
     def page_client(self, persona: str) -> Client:
@@ -228,7 +235,37 @@ def matrix(
         if user is not None:
             built.api_keys[persona] = api_token_create(actor=user, name="matrix")[1]
     _build_committees(built, national)
+    _build_atlases(built, national)
     return built
+
+
+def _build_atlases(m: Matrix, actor: User) -> None:
+    """In each target county: an atlas with one assessed risk, submitted; a decided level; a duty done."""
+    category = RiskCategory.objects.filter(is_active=True).first()
+    assert category is not None
+    for code, county in m.counties.items():
+        atlas = risk_services.atlas_open(actor=actor, event=m.event, county=county)
+        m.risks[code] = risk_services.risk_create(
+            actor=actor,
+            atlas=atlas,
+            kind="threat",
+            phase="during",
+            category=category,
+            title=f"ریسک ماتریس {code}",
+            likelihood=2,
+            impact=3,
+            treatment="mitigate",
+        )
+        m.versions[code] = risk_services.atlas_submit(actor=actor, atlas=atlas)
+        m.atlases[code] = atlas
+        decision = risk_services.security_level_decide(
+            actor=actor, event=m.event, county=county, level="sensitive", reason="ماتریس"
+        )
+        template = DutyTemplate.objects.filter(level=decision.level, is_active=True).first()
+        assert template is not None
+        m.duties[code] = risk_services.county_duty_complete(
+            actor=actor, event=m.event, county=county, template=template, evidence="مستند ماتریس"
+        )
 
 
 def _build_committees(m: Matrix, actor: User) -> None:
@@ -345,6 +382,17 @@ KWARG_OBJECTS: dict[str, Callable[[Matrix, str], Target]] = {
         lambda user: (
             user.jurisdiction.covers(_county_j(m, c)) or user.organisation_id == m.items[c].responsible_id
         ),
+    ),
+    # The security atlas: everything of a county's atlas sits in the county.
+    "atlas_id": lambda m, c: Target(m.atlases[c].pk, _within(_county_j(m, c))),
+    "risk_id": lambda m, c: Target(m.risks[c].pk, _within(_county_j(m, c))),
+    "version_id": lambda m, c: Target(m.versions[c].pk, _within(_county_j(m, c))),
+    "duty_id": lambda m, c: Target(m.duties[c].pk, _within(_county_j(m, c))),
+    # Reference data of the atlas is national: everyone reads it.
+    "category_id": lambda m, c: Target(RiskCategory.objects.order_by("pk").first().pk, _everyone),  # type: ignore[union-attr]
+    "template_id": lambda m, c: Target(
+        DutyTemplate.objects.filter(level="sensitive").order_by("pk").first().pk,  # type: ignore[union-attr]
+        _everyone,
     ),
 }
 

@@ -281,8 +281,9 @@ class Risk(InCounty):
                 condition=Q(
                     likelihood__isnull=True, impact__isnull=True, score__isnull=True, band__isnull=True
                 )
-                | Q(likelihood__gte=1, likelihood__lte=MAX_LEVELS, impact__gte=1, impact__lte=MAX_LEVELS)
-                & Q(score__isnull=False, band__isnull=False),
+                # NULL makes a range test unknown, which a CHECK lets pass: say not-null explicitly.
+                | Q(likelihood__isnull=False, impact__isnull=False, score__isnull=False, band__isnull=False)
+                & Q(likelihood__gte=1, likelihood__lte=MAX_LEVELS, impact__gte=1, impact__lte=MAX_LEVELS),
                 name="risk_assessment_complete",
             ),
             models.CheckConstraint(
@@ -293,12 +294,17 @@ class Risk(InCounty):
                     residual_band__isnull=True,
                 )
                 | Q(
+                    residual_likelihood__isnull=False,
+                    residual_impact__isnull=False,
+                    residual_score__isnull=False,
+                    residual_band__isnull=False,
+                )
+                & Q(
                     residual_likelihood__gte=1,
                     residual_likelihood__lte=MAX_LEVELS,
                     residual_impact__gte=1,
                     residual_impact__lte=MAX_LEVELS,
-                )
-                & Q(residual_score__isnull=False, residual_band__isnull=False),
+                ),
                 name="risk_residual_complete",
             ),
             models.CheckConstraint(
