@@ -1,7 +1,7 @@
 """Reads for the home dashboard, composed from each app's own selectors."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q
@@ -12,6 +12,8 @@ from amanat.committees.selectors import action_item_mine_for, action_item_overdu
 from amanat.elections.models import ElectionEvent
 from amanat.geography.models import County, Province
 from amanat.geography.selectors import GeographyCounts, county_get_for, geography_counts_for, province_get_for
+from amanat.risks.models import Atlas, SecurityLevel
+from amanat.risks.selectors import atlas_find_for, classification_get_for, level_counts_for, review_queue_for
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class Dashboard:
     overdue_actions: int
     escalated_to_me: int
     my_open_actions: int
+    atlas: Atlas | None = None
+    security_level: str = ""
+    awaiting_review: int = 0
+    security_level_label: str = ""
+    level_counts: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def dashboard_for(*, user: Any, event: ElectionEvent | None) -> Dashboard:
@@ -47,14 +54,24 @@ def dashboard_for(*, user: Any, event: ElectionEvent | None) -> Dashboard:
             & ~Q(province_id=jurisdiction.province_id, county_id=jurisdiction.county_id),
         ),
     )
+    county = county_get_for(user=user, county_id=jurisdiction.county_id) if jurisdiction.county_id else None
+    atlas, level, awaiting, levels = None, "", 0, []
+    if event is not None:
+        if county is not None:
+            atlas = atlas_find_for(user=user, event=event, county=county)
+            classification = classification_get_for(user=user, event=event, county=county)
+            level = classification.level if classification else ""
+        else:
+            counts = level_counts_for(user=user, event=event)
+            levels = [(value, str(label), counts.get(value, 0)) for value, label in SecurityLevel.choices]
+            if jurisdiction.level == "province":
+                awaiting = review_queue_for(user=user, event_id=event.pk).count()
     return Dashboard(
         jurisdiction_level=jurisdiction.level,
         province=province_get_for(user=user, province_id=jurisdiction.province_id)
         if jurisdiction.province_id
         else None,
-        county=county_get_for(user=user, county_id=jurisdiction.county_id)
-        if jurisdiction.county_id
-        else None,
+        county=county,
         counts=geography_counts_for(user=user),
         event=event,
         phase=event.phase_on(today) if event else None,
@@ -64,4 +81,9 @@ def dashboard_for(*, user: Any, event: ElectionEvent | None) -> Dashboard:
         overdue_actions=overdue["total"],
         escalated_to_me=overdue["escalated_to_me"],
         my_open_actions=action_item_mine_for(user=user).filter(status__in=["open", "in_progress"]).count(),
+        atlas=atlas,
+        security_level=level,
+        security_level_label=str(SecurityLevel(level).label) if level else "",
+        awaiting_review=awaiting,
+        level_counts=levels,
     )

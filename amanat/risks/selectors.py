@@ -262,6 +262,19 @@ def level_history_for(*, user: Any, event: ElectionEvent, county: County) -> Que
         return SecurityLevelDecision.objects.filter(event=event, county=county).select_related("decided_by")
 
 
+def level_counts_for(*, user: Any, event: ElectionEvent) -> dict[str, int]:
+    """How many classified counties within the caller's jurisdiction are at each level ("" undecided)."""
+    with scoped_to(user):
+        rows = (
+            CountyClassification.objects.filter(event=event)
+            .values("level")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("level", "n")
+        )
+        return dict(rows)
+
+
 @dataclass
 class ProvinceTally:
     """A province's counties by decided level, for the national map."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from amanat.accounts.models import User
@@ -166,10 +167,44 @@ def test_home_queries_are_bounded(
 ) -> None:
     client = client_for(county_user)
     client.get("/")
-    # Session, user, event, geography counts, committee work (next meeting, overdue, mine), notifications.
-    with django_assert_max_num_queries(16) as few:
+    # Session, user, event, geography counts, committee work (next meeting, overdue, mine), the atlas and
+    # security level, notifications.
+    with django_assert_max_num_queries(18) as few:
         client.get("/")
     station_generate(actor=admin, total=200, seed=4)
 
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/").status_code == 200
+
+
+def test_home_shows_the_atlas_and_levels_of_the_jurisdiction(
+    county_user: User, province_user: User, national: User, world: Any, event: ElectionEvent
+) -> None:
+    from amanat.risks import services as risk_services
+    from amanat.risks.models import RiskCategory
+
+    atlas = risk_services.atlas_open(actor=county_user, event=event, county=world.county_a1)
+    risk_services.risk_create(
+        actor=county_user,
+        atlas=atlas,
+        kind="threat",
+        phase="during",
+        category=RiskCategory.objects.first(),
+        title="قطع برق",
+        likelihood=2,
+        impact=2,
+        treatment="mitigate",
+    )
+    risk_services.atlas_submit(actor=county_user, atlas=atlas)
+
+    county_page = client_for(county_user).get("/").content.decode()
+    assert reverse("risks:atlas", args=[atlas.pk]) in county_page
+    # The province has one atlas awaiting its review: the card is flagged.
+    province_page = client_for(province_user).get("/").content.decode()
+    assert f'class="card alert" href="{reverse("risks:list")}"' in province_page
+
+    risk_services.security_level_decide(
+        actor=province_user, event=event, county=world.county_a1, level="sensitive", reason="آزمون"
+    )
+    national_page = client_for(national).get("/").content.decode()
+    assert f"{reverse('risks:levels')}?level=sensitive" in national_page
