@@ -240,6 +240,10 @@ class Risk(InCounty):
         verbose_name=_("acceptance approved by"),
     )
     acceptance_approved_at = models.DateTimeField(null=True, blank=True)
+    # Who proposed accepting the risk: the approval must come from someone else.
+    treatment_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     owner = models.ForeignKey(
         Organisation,
         null=True,

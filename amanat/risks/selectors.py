@@ -4,7 +4,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from amanat.committees.models import ActionStatus
@@ -16,6 +16,7 @@ from amanat.risks.models import (
     Atlas,
     AtlasStatus,
     AtlasVersion,
+    ClassificationPolicy,
     CountyClassification,
     CountyDuty,
     DutyTemplate,
@@ -144,7 +145,8 @@ def risk_list_for(
             risks = risks.filter(phase=phase)
         if kind:
             risks = risks.filter(kind=kind)
-        return risks
+        # Meta.ordering does not survive the GROUP BY of the counts: order explicitly.
+        return risks.order_by(F("score").desc(nulls_last=True), "pk")
 
 
 def risk_get_for(*, user: Any, risk_id: Any) -> Risk:
@@ -174,6 +176,18 @@ def risk_review_comments_for(*, user: Any, risk: Risk) -> QuerySet[ReviewComment
         .select_related("version", "author")
         .order_by("-version__number")
     )
+
+
+def past_election_list_for(*, user: Any, county: County) -> QuerySet[PastElection]:
+    """A county's record of previous elections, newest first."""
+    with scoped_to(user):
+        return PastElection.objects.filter(county=county).order_by("-held_on", "pk")
+
+
+def classification_policy_for(*, user: Any) -> ClassificationPolicy | None:
+    """The classification's weights and thresholds (read by every jurisdiction: the rule is public)."""
+    jurisdiction_of(user)
+    return ClassificationPolicy.objects.order_by("pk").first()
 
 
 # --- versions --------------------------------------------------------------------------------

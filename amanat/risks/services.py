@@ -10,13 +10,14 @@ Who may do what:
 """
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, PositiveSmallIntegerField, Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -61,6 +62,11 @@ from amanat.risks.models import (
 )
 from amanat.risks.snapshots import atlas_snapshot
 from amanat.scoping import Jurisdiction, unscoped
+
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+SMALL_MAX = 32767  # PositiveSmallIntegerField's upper bound on every database
+INT_MAX = 2_147_483_647  # PositiveIntegerField's
 
 RISK_FIELDS = [
     "kind",
@@ -107,11 +113,11 @@ def risk_category_create(
     _require_national_administrator(actor)
     errors: dict[str, str] = {}
     _choice(group, CategoryGroup, "group", errors)
-    if not name.strip():
-        errors["name"] = _("Give the category a name.")
+    if not name.strip() or len(name.strip()) > 150 or len(name_en.strip()) > 150:
+        errors["name"] = _("Give the category a name of up to 150 characters.")
     code = code.strip().lower()
-    if not code:
-        errors["code"] = _("Give the category a code.")
+    if not code or len(code) > 50 or not SLUG.fullmatch(code):
+        errors["code"] = _("Give the category a code of up to 50 letters, digits and hyphens.")
     elif RiskCategory.objects.filter(code=code).exists():
         errors["code"] = _("Another category already has this code.")
     if errors:
@@ -141,8 +147,8 @@ def risk_category_update(
 ) -> RiskCategory:
     """Rename, describe, retire or restore a category; risks already filed keep it."""
     _require_national_administrator(actor)
-    if not name.strip():
-        raise ValidationError({"name": _("Give the category a name.")})
+    if not name.strip() or len(name.strip()) > 150 or len(name_en.strip()) > 150:
+        raise ValidationError({"name": _("Give the category a name of up to 150 characters.")})
     with transaction.atomic():
         before = snapshot(category)
         category.name, category.name_en = name.strip(), name_en.strip()
@@ -176,8 +182,8 @@ def risk_matrix_create(
     """Configure a matrix: its bands (least severe first) and, for every cell, a score and a band code."""
     _require_national_administrator(actor)
     errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = _("Give the matrix a name.")
+    if not name.strip() or len(name.strip()) > 100:
+        errors["name"] = _("Give the matrix a name of up to 100 characters.")
     elif RiskMatrix.objects.filter(name=name.strip()).exists():
         errors["name"] = _("Another matrix already has this name.")
     for field, size in (("likelihood_levels", likelihood_levels), ("impact_levels", impact_levels)):
@@ -188,10 +194,12 @@ def risk_matrix_create(
         errors["bands"] = _("Give the matrix at least one band.")
     elif len(set(codes)) != len(codes):
         errors["bands"] = _("Each band needs its own code.")
-    elif any(
-        not band.name.strip() or len(band.colour) != 7 or not band.colour.startswith("#") for band in bands
-    ):
+    elif any(not band.name.strip() or not COLOUR.fullmatch(band.colour) for band in bands):
         errors["bands"] = _("Each band needs a name and a colour such as #c62828.")
+    elif any(len(band.code) > 30 or not SLUG.fullmatch(band.code) or len(band.name) > 60 for band in bands):
+        errors["bands"] = _("Band codes are up to 30 letters, digits and hyphens; names up to 60 characters.")
+    elif any(not 0 <= band.weight <= SMALL_MAX for band in bands):
+        errors["bands"] = _("A band's weight is from 0 to %(max)d.") % {"max": SMALL_MAX}
     if not errors:
         expected = {(lk, im) for lk in range(1, likelihood_levels + 1) for im in range(1, impact_levels + 1)}
         if set(grid) != expected:
@@ -201,8 +209,8 @@ def risk_matrix_create(
             }
         elif any(band_code not in codes for _score, band_code in grid.values()):
             errors["grid"] = _("A cell names a band the matrix does not have.")
-        elif any(score < 0 for score, _band in grid.values()):
-            errors["grid"] = _("Scores cannot be negative.")
+        elif any(not 0 <= score <= SMALL_MAX for score, _band in grid.values()):
+            errors["grid"] = _("Scores are from 0 to %(max)d.") % {"max": SMALL_MAX}
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -248,8 +256,10 @@ def classification_policy_update(*, actor: Any, **values: int) -> Classification
         raise ValidationError({name: _("Unknown setting.") for name in sorted(unknown)})
     errors: dict[str, str] = {}
     for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            errors[name] = _("Give a whole number, zero or more.")
+        small = isinstance(ClassificationPolicy._meta.get_field(name), PositiveSmallIntegerField)
+        limit = SMALL_MAX if small else INT_MAX
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+            errors[name] = _("Give a whole number from 0 to %(max)d.") % {"max": limit}
     policy = classification_policy()
     merged = {**{name: getattr(policy, name) for name in fields}, **values}
     if not errors and merged["important_from"] < 1:
@@ -515,6 +525,7 @@ def risk_create(
             score=cell.score if cell else None,
             band=cell.band if cell else None,
             treatment=treatment,
+            treatment_set_by=actor if treatment else None,
             owner=owner,
             created_by=actor,
         )
@@ -581,6 +592,7 @@ def risk_update(
         # An approval covers the assessment it was given for: a new assessment or treatment needs a new one.
         if treatment != risk.treatment or reassessed:
             risk.acceptance_approved_by, risk.acceptance_approved_at = None, None
+            risk.treatment_set_by = actor if treatment else None
         risk.treatment, risk.owner, risk.status = treatment, owner, status
         risk.save()
         audit_record(
@@ -632,6 +644,8 @@ def risk_acceptance_approve(*, actor: Any, risk: Risk) -> Risk:
         )
     if risk.acceptance_approved_by_id is not None:
         return risk
+    if risk.treatment_set_by_id == actor.pk:
+        raise PermissionDenied(_("Accepting a risk is approved by someone other than whoever proposed it."))
     if risk.score is None:
         raise ValidationError({"likelihood": _("Assess the risk before approving its acceptance.")})
     with transaction.atomic():
@@ -757,7 +771,7 @@ def atlas_submit(*, actor: Any, atlas: Atlas, note: str = "") -> AtlasVersion:
             )
         with unscoped():
             active = list(Risk.objects.filter(atlas=atlas, status__in=ACTIVE_RISK_STATUSES).order_by("pk"))
-        errors: list[str] = []
+        errors: list[str] = []  # what is wrong with the register: reported under "risks"
         if not active:
             errors.append(_("Record at least one risk before submitting the atlas."))
         unassessed = [risk.title for risk in active if not risk.is_assessed]
@@ -772,7 +786,7 @@ def atlas_submit(*, actor: Any, atlas: Atlas, note: str = "") -> AtlasVersion:
                 _("Accepting these risks awaits an approver: %(risks)s.") % {"risks": "، ".join(pending[:10])}
             )
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError({"risks": errors})
         with unscoped():
             number = AtlasVersion.objects.filter(atlas=atlas).count() + 1
         version = AtlasVersion.objects.create(
