@@ -131,6 +131,15 @@ CAPABILITY_REQUIRED: dict[str, Requirement] = {
         )
     },
     "amanat_risks_api_risk_acceptance_approve": Capability.APPROVE,
+    "risks:policy": "can_manage_elections",
+    "risks:duty-templates": "can_manage_elections",
+    "risks:duty-template-edit": "can_manage_elections",
+    "risks:duty-complete": Capability.EDIT,
+    "risks:duty-reopen": Capability.EDIT,
+    **{
+        name: lambda user, m, target: user.can(Capability.APPROVE) and user.jurisdiction.level != "county"
+        for name in ("risks:classify", "risks:level-decide", "risks:past-election-add")
+    },
     "amanat_risks_api_version_review": lambda user, m, target: (
         user.can(Capability.APPROVE) and user.jurisdiction.level == "province"
     ),

@@ -4,7 +4,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
 from amanat.committees.models import ActionStatus
@@ -242,11 +242,20 @@ SORTS = {
     "-province": ("-province__name", "county__name"),
     "score": ("score", "county__name"),
     "-score": ("-score", "county__name"),
-    "level": ("level", "county__name"),
-    "-level": ("-level", "county__name"),
-    "recommended": ("recommended_level", "county__name"),
-    "-recommended": ("-recommended_level", "county__name"),
+    # Levels sort by severity (undecided first), not by their codes' spelling.
+    "level": ("level_rank", "county__name"),
+    "-level": ("-level_rank", "county__name"),
+    "recommended": ("recommended_rank", "county__name"),
+    "-recommended": ("-recommended_rank", "county__name"),
 }
+
+
+def _severity(field_name: str) -> Case:
+    return Case(
+        *(When(**{field_name: level}, then=Value(rank + 1)) for level, rank in LEVEL_ORDER.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
 
 
 def classification_list_for(
@@ -254,7 +263,11 @@ def classification_list_for(
 ) -> QuerySet[CountyClassification]:
     """Counties' scores, recommendations and decided levels within the caller's jurisdiction."""
     with scoped_to(user):
-        rows = CountyClassification.objects.filter(event=event).select_related("county", "province")
+        rows = (
+            CountyClassification.objects.filter(event=event)
+            .select_related("county", "province")
+            .annotate(level_rank=_severity("level"), recommended_rank=_severity("recommended_level"))
+        )
         if level in SecurityLevel.values:
             rows = rows.filter(level=level)
         elif level == "undecided":

@@ -445,9 +445,10 @@ def _assessment(
             continue
         try:
             number = int(value)
-        except (TypeError, ValueError):
-            number = 0
-        if isinstance(value, bool) or not 1 <= number <= size:
+            whole = number == float(value)  # 2.7 is refused, not truncated to 2
+        except (TypeError, ValueError, OverflowError):
+            number, whole = 0, False
+        if isinstance(value, bool) or not whole or not 1 <= number <= size:
             errors[prefix + field] = _("Choose a whole number from 1 to %(max)d.") % {"max": size}
         else:
             values[field] = number
@@ -995,24 +996,23 @@ def county_classify(
                             computed_at=now,
                         )
                     )
-                else:
-                    row.score, row.recommended_level, row.factors, row.computed_at = (
-                        result.score,
-                        result.level,
-                        factors,
-                        now,
-                    )
+                elif (row.score, row.recommended_level, row.factors) != (result.score, result.level, factors):
+                    row.score, row.recommended_level, row.factors = result.score, result.level, factors
                     changed.append(row)
             CountyClassification.objects.bulk_create(new_rows, batch_size=500)
+            # Most counties' scores do not move between runs: rewrite only those that did, and date all.
             CountyClassification.objects.bulk_update(
-                changed, ["score", "recommended_level", "factors", "computed_at"], batch_size=500
+                changed, ["score", "recommended_level", "factors"], batch_size=500
+            )
+            CountyClassification.objects.filter(event=event, county_id__in=list(existing)).update(
+                computed_at=now
             )
             audit_record(
                 actor=actor,
                 action=AuditAction.UPDATE,
                 entity_type="risks.CountyClassification",
                 entity_id=str(event.pk),
-                entity_label=str(_("Classification of %(n)d counties") % {"n": len(new_rows) + len(changed)}),
+                entity_label=str(_("Classification of %(n)d counties") % {"n": len(ids)}),
                 after={
                     "event": event.pk,
                     "counties": len(new_rows) + len(changed),
@@ -1020,7 +1020,7 @@ def county_classify(
                 },
                 province_id=jurisdiction.province_id if jurisdiction is not None else None,
             )
-    return len(new_rows) + len(changed)
+    return len(ids)
 
 
 def counties_classify_in_season(*, today: dt.date | None = None) -> int:
@@ -1043,8 +1043,9 @@ def security_level_decide(
     _choice(level, SecurityLevel, "level", errors)
     if errors:
         raise ValidationError(errors)
-    county_classify(event=event, county_ids=[county.pk])
     with transaction.atomic():
+        # Fresh recommendation, in the same transaction: a refused decision leaves nothing behind.
+        county_classify(event=event, county_ids=[county.pk])
         with unscoped():
             row = CountyClassification.objects.select_for_update().get(event=event, county=county)
         if level != row.recommended_level and not reason.strip():
