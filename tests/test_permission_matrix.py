@@ -132,6 +132,20 @@ CAPABILITY_REQUIRED: dict[str, Requirement] = {
     },
     "amanat_risks_api_risk_acceptance_approve": Capability.APPROVE,
     "risks:policy": "can_manage_elections",
+    "risks:categories": "can_manage_elections",
+    "risks:category-edit": "can_manage_elections",
+    "risks:matrices": "can_manage_elections",
+    "risks:atlas-open": Capability.EDIT,
+    "risks:atlas-submit": Capability.EDIT,
+    "risks:risk-create": Capability.EDIT,
+    "risks:risk-update": Capability.EDIT,
+    "risks:risk-withdraw": Capability.EDIT,
+    "risks:mitigation-add": Capability.EDIT,
+    "risks:risk-accept-approve": Capability.APPROVE,
+    # The county's own province reviews its atlas: national and county approvers do not.
+    "risks:version-review": lambda user, m, target: (
+        user.can(Capability.APPROVE) and user.jurisdiction.level == "province"
+    ),
     "risks:duty-templates": "can_manage_elections",
     "risks:duty-template-edit": "can_manage_elections",
     "risks:duty-complete": Capability.EDIT,

@@ -33,6 +33,7 @@ from amanat.risks.models import (
     SecurityLevelDecision,
     VersionStatus,
 )
+from amanat.risks.snapshots import atlas_snapshot
 from amanat.scoping import jurisdiction_of, scoped_to
 
 
@@ -213,6 +214,12 @@ def atlas_version_get_for(*, user: Any, version_id: Any) -> AtlasVersion:
             ),
             version_id,
         )
+
+
+def atlas_draft_content_for(*, user: Any, atlas: Atlas) -> dict[str, Any]:
+    """The live register in a version's form, to compare a submitted version with the draft."""
+    with scoped_to(user):
+        return atlas_snapshot(_get_or_404(Atlas.objects.select_related("event", "county"), atlas.pk))
 
 
 def version_comments_for(*, version: AtlasVersion) -> dict[int, str]:

@@ -559,6 +559,8 @@ def risk_update(
     _choice(kind, RiskKind, "kind", errors)
     _choice(phase, RiskPhase, "phase", errors)
     _choice(status, RiskStatus, "status", errors)
+    if status == RiskStatus.WITHDRAWN and risk.status != RiskStatus.WITHDRAWN:
+        errors["status"] = _("Withdraw a risk with its own action, giving the reason.")
     if treatment:
         _choice(treatment, Treatment, "treatment", errors)
     if not category.is_active and category.pk != risk.category_id:

@@ -189,7 +189,7 @@ def test_home_shows_the_atlas_and_levels_of_the_jurisdiction(
         atlas=atlas,
         kind="threat",
         phase="during",
-        category=RiskCategory.objects.first(),
+        category=RiskCategory.objects.get(code="power-utilities"),
         title="قطع برق",
         likelihood=2,
         impact=2,

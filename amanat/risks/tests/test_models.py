@@ -18,7 +18,8 @@ def test_a_submitted_version_cannot_be_changed_even_by_a_stray_query(
     v = services.atlas_submit(actor=county_user, atlas=atlas_a1)
     services.atlas_review(actor=province_user, version=v, approve=False, note="x")
     with unscoped():
-        for change in ({"content": {"risks": []}}, {"number": 9}, {"note": "changed"}):
+        changes: list[dict[str, Any]] = [{"content": {"risks": []}}, {"number": 9}, {"note": "changed"}]
+        for change in changes:
             with pytest.raises(DatabaseError), transaction.atomic():
                 AtlasVersion.objects.filter(pk=v.pk).update(**change)
         AtlasVersion.objects.filter(pk=v.pk).update(review_note="ok")
