@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from amanat.committees.models import ActionStatus
-from amanat.risks.models import RiskPhase, SecurityLevel
+from amanat.elections.models import ContestKind
+from amanat.risks.models import RiskKind, RiskPhase, SecurityLevel, Treatment
 from amanat.risks.scoring import factor_text
 from amanat.risks.selectors import IdentityCard
 from amanat.ui.formatting import format_date, format_datetime, persian_digits
@@ -146,47 +147,17 @@ def past_incidents(card: IdentityCard) -> int:
 
 # --- the PDF ---------------------------------------------------------------------------------
 
-# An official Persian document: its fixed words are Persian here, not through the catalogue, so the
-# PDF is Persian whatever the reader's language and whether or not the catalogue has them yet.
-LEVEL_FA = {"normal": "عادی", "important": "مهم", "sensitive": "حساس"}
-PHASE_FA = {"before": "پیش از انتخابات", "during": "حین انتخابات", "after": "پس از انتخابات"}
-KIND_FA = {"threat": "تهدید", "vulnerability": "آسیب", "challenge": "چالش"}
-TREATMENT_FA = {"mitigate": "کاهش", "accept": "پذیرش", "avoid": "اجتناب", "transfer": "انتقال"}
-ACTION_STATUS_FA = {"open": "باز", "in_progress": "در حال انجام", "done": "انجام شده", "cancelled": "لغو شده"}
-CONTEST_FA = {
-    "presidential": "ریاست جمهوری",
-    "parliamentary": "مجلس شورای اسلامی",
-    "city_council": "شوراهای اسلامی شهر",
-    "village_council": "شوراهای اسلامی روستا",
-    "assembly_of_experts": "مجلس خبرگان رهبری",
-    "by_election": "میان‌دوره‌ای",
-    "referendum": "همه‌پرسی",
-}
+# The context is built under translation.override("fa") (render_pdf): labels come from the catalogue,
+# so the PDF says what the Persian pages say, and numbers are written in Persian digits.
 
 
-def factor_text_fa(factor: Mapping[str, Any]) -> str:
-    """A stored factor of the score in Persian words (the PDF's own wording of scoring.factor_text)."""
-    code, params = str(factor.get("code", "")), dict(factor.get("params") or {})
-    count = persian_digits(int(params.get("count", 0)))
-    if code.startswith("band:"):
-        return (
-            f"{count} ریسک باز در رده «{params.get('band', '')}»، "
-            f"هر کدام {persian_digits(params.get('weight', 0))} امتیاز"
-        )
-    if code == "annulled":
-        if int(params.get("count", 0)) == 1:
-            return "یک انتخابات پیشین در این شهرستان ابطال شده است"
-        return f"{count} انتخابات پیشین در این شهرستان ابطال شده است"
-    if code == "incidents":
-        return f"{count} حادثه جدی در انتخابات‌های پیشین" + (
-            " (تا سقف امتیاز)" if params.get("capped") else ""
-        )
-    if code == "stations":
-        return (
-            f"{persian_digits(params.get('stations', 0))} شعبه اخذ رأی، "
-            f"هر {persian_digits(params.get('per', 0))} شعبه یک امتیاز"
-        )
-    return factor_text(factor)
+def _label(choices: Any, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def pdf_factor_text(factor: Mapping[str, Any]) -> str:
+    """A stored factor of the score in words of the active language (Persian in the PDF), Persian digits."""
+    return persian_digits(factor_text(factor))
 
 
 def _person(user: Any) -> str:
@@ -206,9 +177,7 @@ def _card_context(card: IdentityCard) -> dict[str, Any]:
         "voting_day": format_date(card.event.voting_day, long=True),
         "stations": persian_digits(card.stations),
         "districts": persian_digits(card.districts),
-        "contests": [
-            contest.title or CONTEST_FA.get(contest.kind, contest.kind) for contest in card.contests
-        ],
+        "contests": [contest.title or _label(ContestKind, contest.kind) for contest in card.contests],
         "past_elections": [
             {
                 "title": record.title,
@@ -243,17 +212,17 @@ def _card_context(card: IdentityCard) -> dict[str, Any]:
         "bands": heat_bands(card),
         "phases": [
             {
-                "label": PHASE_FA[phase],
+                "label": _label(RiskPhase, phase),
                 "risks": [
                     {
                         "title": risk.title,
-                        "kind": KIND_FA.get(risk.kind, risk.kind),
+                        "kind": _label(RiskKind, risk.kind),
                         "category": risk.category.name,
                         "score": persian_digits(risk.score) if risk.score is not None else "—",
                         "band": risk.band.name if risk.band else "—",
                         "colour": risk.band.colour if risk.band else "#ffffff",
                         "ink": ink_for(risk.band.colour) if risk.band else "#1a1a1a",
-                        "treatment": TREATMENT_FA.get(risk.treatment, "—"),
+                        "treatment": _label(Treatment, risk.treatment) if risk.treatment else "—",
                         "location": risk.location,
                     }
                     for risk in card.top_risks.get(phase, [])
@@ -267,7 +236,7 @@ def _card_context(card: IdentityCard) -> dict[str, Any]:
                 "title": mitigation.action_item.title,
                 "responsible": mitigation.action_item.responsible.name,
                 "due": format_date(mitigation.action_item.due_on),
-                "status": ACTION_STATUS_FA.get(mitigation.action_item.status, mitigation.action_item.status),
+                "status": _label(ActionStatus, mitigation.action_item.status),
                 "done": mitigation.action_item.status == ActionStatus.DONE,
             }
             for mitigation in card.mitigations
@@ -280,19 +249,19 @@ def _card_context(card: IdentityCard) -> dict[str, Any]:
         "score": persian_digits(classification.score) if classification else "",
         "computed_at": format_datetime(classification.computed_at) if classification else "",
         "level": level,
-        "level_fa": LEVEL_FA.get(level, ""),
+        "level_fa": _label(SecurityLevel, level) if level else "",
         "recommended": recommended,
-        "recommended_fa": LEVEL_FA.get(recommended, ""),
+        "recommended_fa": _label(SecurityLevel, recommended) if recommended else "",
         "level_colours": {name: {"bg": bg, "ink": ink} for name, (bg, ink) in LEVEL_COLOURS.items()},
         "factors": [
-            {"text": factor_text_fa(factor), "points": persian_digits(int(factor.get("points", 0)))}
+            {"text": pdf_factor_text(factor), "points": persian_digits(int(factor.get("points", 0)))}
             for factor in (classification.factors if classification else [])
         ],
         "history": [
             {
-                "level": LEVEL_FA.get(decision.level, decision.level),
+                "level": _label(SecurityLevel, decision.level),
                 "level_code": decision.level,
-                "recommended": LEVEL_FA.get(decision.recommended_level, decision.recommended_level),
+                "recommended": _label(SecurityLevel, decision.recommended_level),
                 "override": decision.is_override,
                 "score": persian_digits(decision.score),
                 "reason": decision.reason,

@@ -239,4 +239,6 @@ def test_card_pdf_page_answers_within_the_jurisdiction_only(
     ],
 )
 def test_factors_read_in_persian_in_the_pdf(factor: dict[str, Any], expected: str) -> None:
-    assert exports.factor_text_fa(factor) == expected
+    # The PDF is built in Persian (render_pdf): the factors read from the Persian catalogue.
+    with translation.override("fa"):
+        assert exports.pdf_factor_text(factor) == expected
