@@ -125,6 +125,63 @@ def atlas_find_for(*, user: Any, event: ElectionEvent, county: County) -> Atlas 
         )
 
 
+@dataclass
+class AtlasTally:
+    """A province's atlases by status: the set the national level receives once the province approves."""
+
+    province: Province
+    counties: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def not_started(self) -> int:
+        return self.counties - sum(self.counts.values())
+
+    def count(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    @property
+    def approved(self) -> int:
+        return self.count(AtlasStatus.APPROVED)
+
+    @property
+    def submitted(self) -> int:
+        return self.count(AtlasStatus.SUBMITTED)
+
+    @property
+    def returned(self) -> int:
+        return self.count(AtlasStatus.RETURNED)
+
+    @property
+    def draft(self) -> int:
+        return self.count(AtlasStatus.DRAFT)
+
+
+def atlas_tally_for(*, user: Any, event: ElectionEvent) -> list[AtlasTally]:
+    """Per province within the caller's jurisdiction: its counties' atlases by status (three queries)."""
+    with scoped_to(user):
+        counties = dict(
+            County.objects.values("province_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("province_id", "n")
+        )
+        tallies = {
+            province.pk: AtlasTally(province=province, counties=counties.get(province.pk, 0))
+            for province in Province.objects.order_by("name")
+        }
+        for province_id, status, n in (
+            Atlas.objects.filter(event=event)
+            .values("province_id", "status")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("province_id", "status", "n")
+        ):
+            if province_id in tallies:
+                tallies[province_id].counts[status] = n
+    return list(tallies.values())
+
+
 def risk_list_for(
     *, user: Any, atlas: Atlas, include_withdrawn: bool = False, phase: str = "", kind: str = ""
 ) -> QuerySet[Risk]:

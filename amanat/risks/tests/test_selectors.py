@@ -667,3 +667,27 @@ def test_classification_rows_are_models(decided: None) -> None:
     with unscoped():
         assert CountyClassification.objects.count() == 3
         assert RiskMitigation.objects.count() == 2
+
+
+def test_atlas_tally_counts_each_province_s_atlases_by_status(
+    atlas_a1: Atlas,
+    make_risk: Callable[..., Risk],
+    county_user: User,
+    province_user: User,
+    national: User,
+    world: World,
+    event: ElectionEvent,
+) -> None:
+    make_risk(atlas_a1)
+    version = services.atlas_submit(actor=county_user, atlas=atlas_a1)
+    services.atlas_review(actor=province_user, version=version, approve=True)
+
+    tallies = {t.province.pk: t for t in selectors.atlas_tally_for(user=national, event=event)}
+
+    a, b = tallies[world.province_a.pk], tallies[world.province_b.pk]
+    assert (a.counties, a.approved, a.submitted, a.not_started) == (2, 1, 0, 1)
+    assert (b.counties, b.approved, b.not_started) == (1, 0, 1)
+    # A province sees its own set only.
+    assert [t.province.pk for t in selectors.atlas_tally_for(user=province_user, event=event)] == [
+        world.province_a.pk
+    ]

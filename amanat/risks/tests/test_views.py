@@ -162,6 +162,28 @@ def test_list_shows_each_persona_the_atlases_within_reach(
     assert _client(county_user).get("/atlas/", {"event": 999999}).status_code == 404
 
 
+def test_national_and_province_see_each_province_s_set_of_atlases(
+    county_user: User,
+    province_user: User,
+    national: User,
+    atlas_a1: Atlas,
+    atlas_b1: Atlas,
+    world: World,
+    event: ElectionEvent,
+) -> None:
+    national_page = _client(national).get("/atlas/", {"event": event.pk})
+    rows = {row.province.pk: row for row in national_page.context["province_tally"]}
+    assert (rows[world.province_a.pk].draft, rows[world.province_a.pk].not_started) == (1, 1)
+    assert f'id="province-set-{world.province_b.pk}"' in national_page.content.decode()
+    # The province's link lists that province's atlases only.
+    in_b = _client(national).get("/atlas/", {"event": event.pk, "province": world.province_b.pk})
+    assert {atlas.pk for atlas in in_b.context["page"]} == {atlas_b1.pk}
+    province_page = _client(province_user).get("/atlas/", {"event": event.pk}).content.decode()
+    assert f'id="province-set-{world.province_a.pk}"' in province_page
+    assert f'id="province-set-{world.province_b.pk}"' not in province_page
+    assert "province-sets" not in _client(county_user).get("/atlas/").content.decode()
+
+
 def test_list_filters_by_status_and_counts_active_risks(
     national: User, atlas_a1: Atlas, atlas_b1: Atlas, make_risk: Callable[..., Risk], outsider: User
 ) -> None:
@@ -254,7 +276,8 @@ def test_list_query_count_does_not_grow_with_atlases(
         make_risk(atlas, actor=national, title="ریسک دوم")
     assert len(client.get("/atlas/").context["page"]) == 3
     assert _queries(client, "/atlas/") == few
-    with django_assert_max_num_queries(10):
+    # Session, user, events, the page and its count, the provinces' tally (3), header and notifications.
+    with django_assert_max_num_queries(13):
         client.get("/atlas/")
 
 

@@ -172,9 +172,15 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
     status = request.GET.get("status", "")
     if status not in AtlasStatus.values:
         status = ""
-    atlases = selectors.atlas_list_for(user=user, event_id=event.pk if event else None, status=status)
+    province_id = request.GET.get("province", "").strip()
+    if not (province_id.isascii() and province_id.isdigit() and len(province_id) < 10):
+        province_id = ""
+    atlases = selectors.atlas_list_for(
+        user=user, event_id=event.pk if event else None, status=status, province_id=province_id
+    )
     return {
         "event": event,
+        "province_filter": province_id,
         "status_filter": status,
         "status_choices": AtlasStatus.choices,
         "page": paginate(request, atlases),
@@ -194,6 +200,8 @@ def atlas_list(request: HttpRequest) -> HttpResponse:
         context["own_county"] = county
         context["own_atlas"] = selectors.atlas_find_for(user=user, event=event, county=county)
         context["can_open"] = context["own_atlas"] is None and user.can(Capability.EDIT)
+    if jurisdiction.level != "county" and event is not None:
+        context["province_tally"] = selectors.atlas_tally_for(user=user, event=event)
     if _is_reviewer(user) and event is not None:
         queue = selectors.review_queue_for(user=user, event_id=event.pk)
         context["review_queue"] = list(queue[: REVIEW_BLOCK_SIZE + 1])
