@@ -99,14 +99,10 @@ def factor_text(factor: Mapping[str, Any]) -> str:
             % {"count": count, "band": _band_name(params), "weight": params.get("weight", 0)}
         )
     if code == "annulled":
-        return str(
-            ngettext_lazy(
-                "a previous election here was annulled",
-                "%(count)d previous elections here were annulled",
-                count,
-            )
-            % {"count": count}
-        )
+        # Two sentences rather than plural forms: the singular names no number ("a previous election").
+        if count == 1:
+            return str(_("a previous election here was annulled"))
+        return str(_("%(count)d previous elections here were annulled") % {"count": count})
     if code == "incidents":
         text = str(
             ngettext_lazy(
