@@ -246,7 +246,7 @@ class ReviewForm(forms.Form):
     RETURN = "return"
 
     decision = forms.ChoiceField(
-        label=_("Decision"),
+        label=_("Outcome of the review"),
         widget=forms.RadioSelect,
         choices=[
             (APPROVE, _("Approve and send to the national level")),
