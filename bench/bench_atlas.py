@@ -18,17 +18,24 @@ import datetime as dt
 import os
 import random
 import sys
-import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for benchkit
 
-from benchkit import median, peak_rss_mib, percentile, print_environment, run_on_throwaway
+from benchkit import (
+    counted,
+    median,
+    peak_rss_mib,
+    percentile,
+    print_environment,
+    queries_of,
+    run_on_throwaway,
+)
+from benchkit import repeat as benchkit_repeat
 
 RISKS_PER_COUNTY = int(os.environ.get("BENCH_RISKS_PER_COUNTY", "20"))
 STATIONS = int(os.environ.get("BENCH_STATIONS", "60000"))
@@ -88,41 +95,8 @@ class Results:
     counties: int = 0
 
 
-@contextmanager
-def counted() -> Iterator[dict[str, Any]]:
-    """Time a block and count the SQL statements it sends (an execute wrapper, no 9,000-query cap)."""
-    from django.db import connection
-
-    out: dict[str, Any] = {"queries": 0}
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        out["queries"] += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        started = time.perf_counter()
-        yield out
-        out["seconds"] = time.perf_counter() - started
-
-
 def repeat(action: Callable[[], Any], *, runs: int = PAGE_RUNS, warmups: int = PAGE_WARMUPS) -> list[float]:
-    for _ in range(warmups):
-        action()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-def queries_of(action: Callable[[], Any]) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        action()
-    return len(captured.captured_queries)
+    return benchkit_repeat(action, runs=runs, warmups=warmups)
 
 
 # --- set-up -----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import datetime as dt
 import os
 import random
 import sys
-import time
 import types
 import warnings
 from collections.abc import Callable, Iterator
@@ -28,7 +27,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for benchkit
 
-from benchkit import median, peak_rss_mib, percentile, print_environment, run_on_throwaway
+from benchkit import (
+    counted,
+    median,
+    peak_rss_mib,
+    percentile,
+    print_environment,
+    queries_of,
+    run_on_throwaway,
+)
+from benchkit import repeat as benchkit_repeat
 
 ACTION_ITEMS = int(os.environ.get("BENCH_ACTION_ITEMS", "20000"))
 PAGE_RUNS = int(os.environ.get("BENCH_PAGE_RUNS", "15"))
@@ -86,47 +94,8 @@ class Results:
     page_measured: str = ""  # "page" when the real page was rendered, else what stood in for it
 
 
-@contextmanager
-def counted() -> Iterator[dict[str, Any]]:
-    """Time a block and count the SQL statements it sends on the default connection.
-
-    Counted with an execute wrapper, one per cursor execute()/executemany(): the same count
-    CaptureQueriesContext gives, without its limit (connection.queries_log keeps only the last
-    9,000) and without the debug cursor's cost (it re-quotes every parameter of a bulk insert on
-    SQLite). The reads below are counted with CaptureQueriesContext itself.
-    """
-    from django.db import connection
-
-    out: dict[str, Any] = {"queries": 0}
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        out["queries"] += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        started = time.perf_counter()
-        yield out
-        out["seconds"] = time.perf_counter() - started
-
-
 def repeat(action: Callable[[], Any], *, runs: int = PAGE_RUNS, warmups: int = PAGE_WARMUPS) -> list[float]:
-    for _ in range(warmups):
-        action()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-def queries_of(action: Callable[[], Any]) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        action()
-    return len(captured.captured_queries)
+    return benchkit_repeat(action, runs=runs, warmups=warmups)
 
 
 # --- the URLs the services link to ------------------------------------------------------------

@@ -187,3 +187,48 @@ def print_environment(title: str, where: str) -> None:
     print(f"  python / django : {platform.python_version()} / {get_version()}")
     print(f"  machine         : {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}")
     print()
+
+
+@contextmanager
+def counted() -> Iterator[dict[str, Any]]:
+    """Time a block and count the SQL statements it sends on the default connection.
+
+    Counted with an execute wrapper, one per cursor execute()/executemany(): the same count
+    CaptureQueriesContext gives, without its limit (connection.queries_log keeps only the last
+    9,000) and without the debug cursor's cost (it re-quotes every parameter of a bulk insert on
+    SQLite).
+    """
+    from django.db import connection
+
+    out: dict[str, Any] = {"queries": 0}
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        out["queries"] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        started = time.perf_counter()
+        yield out
+        out["seconds"] = time.perf_counter() - started
+
+
+def repeat(action: Callable[[], Any], *, runs: int, warmups: int) -> list[float]:
+    """Run `action` `warmups` times untimed, then `runs` times, returning each run's seconds."""
+    for _ in range(warmups):
+        action()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def queries_of(action: Callable[[], Any]) -> int:
+    """How many SQL statements one run of `action` sends."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    return len(captured.captured_queries)

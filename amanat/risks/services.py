@@ -465,11 +465,30 @@ def _assessment(
     return values["likelihood"], values["impact"], cell, errors
 
 
-def _check_owner(owner: Organisation | None, county: County, errors: dict[str, str]) -> None:
-    if owner is None:
-        return
-    if not owner.jurisdiction.related(county.jurisdiction):
+def _description_errors(
+    kind: str,
+    phase: str,
+    treatment: str,
+    category: RiskCategory,
+    title: str,
+    owner: Organisation | None,
+    county: County,
+    *,
+    keeps_category: int | None = None,
+) -> dict[str, str]:
+    """What is wrong with a risk's description, treatment and owner (the assessment is checked apart)."""
+    errors: dict[str, str] = {}
+    _choice(kind, RiskKind, "kind", errors)
+    _choice(phase, RiskPhase, "phase", errors)
+    if treatment:
+        _choice(treatment, Treatment, "treatment", errors)
+    if not category.is_active and category.pk != keeps_category:
+        errors["category"] = _("This category is no longer in use; choose another.")
+    if not title.strip():
+        errors["title"] = _("Give the risk a short title.")
+    if owner is not None and not owner.jurisdiction.related(county.jurisdiction):
         errors["owner"] = _("The organisation does not serve this county.")
+    return errors
 
 
 def risk_create(
@@ -492,18 +511,9 @@ def risk_create(
     matrix = RiskMatrix.objects.filter(is_default=True).first() or RiskMatrix.objects.first()
     if matrix is None:
         raise ValidationError(_("No risk matrix is configured; ask the national administrator."))
-    errors: dict[str, str] = {}
-    _choice(kind, RiskKind, "kind", errors)
-    _choice(phase, RiskPhase, "phase", errors)
-    if treatment:
-        _choice(treatment, Treatment, "treatment", errors)
-    if not category.is_active:
-        errors["category"] = _("This category is no longer in use; choose another.")
-    if not title.strip():
-        errors["title"] = _("Give the risk a short title.")
+    errors = _description_errors(kind, phase, treatment, category, title, owner, atlas.county)
     likelihood, impact, cell, assessment_errors = _assessment(matrix, likelihood, impact)
     errors.update(assessment_errors)
-    _check_owner(owner, atlas.county, errors)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -555,18 +565,13 @@ def risk_update(
     """Change a risk: its description, assessment (risk_assess), treatment, owner, status and residual."""
     atlas = risk.atlas
     _require_register_editable(actor, atlas)
-    errors: dict[str, str] = {}
-    _choice(kind, RiskKind, "kind", errors)
-    _choice(phase, RiskPhase, "phase", errors)
+    # A retired category may stay on the risks already filed under it.
+    errors = _description_errors(
+        kind, phase, treatment, category, title, owner, atlas.county, keeps_category=risk.category_id
+    )
     _choice(status, RiskStatus, "status", errors)
     if status == RiskStatus.WITHDRAWN and risk.status != RiskStatus.WITHDRAWN:
         errors["status"] = _("Withdraw a risk with its own action, giving the reason.")
-    if treatment:
-        _choice(treatment, Treatment, "treatment", errors)
-    if not category.is_active and category.pk != risk.category_id:
-        errors["category"] = _("This category is no longer in use; choose another.")
-    if not title.strip():
-        errors["title"] = _("Give the risk a short title.")
     likelihood, impact, cell, assessment_errors = _assessment(risk.matrix, likelihood, impact)
     errors.update(assessment_errors)
     residual_l, residual_i, residual_cell, residual_errors = _assessment(
@@ -575,7 +580,6 @@ def risk_update(
     errors.update(residual_errors)
     if residual_cell is not None and cell is None:
         errors["residual_likelihood"] = _("Assess the risk before its residual.")
-    _check_owner(owner, atlas.county, errors)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
