@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "amanat.elections",
     "amanat.committees",
     "amanat.risks",
+    "amanat.readiness",
     "amanat.reports",
     "huey.contrib.djhuey",
 ]
@@ -216,6 +217,12 @@ HUEY = {
 ACTION_ITEM_ESCALATION_GRACE_DAYS = int(os.getenv("ACTION_ITEM_ESCALATION_GRACE_DAYS", "3"))
 # Reminders go out this many days before an action item falls due.
 ACTION_ITEM_REMINDER_DAYS = int(os.getenv("ACTION_ITEM_REMINDER_DAYS", "2"))
+# Voting day: a watched station not heard from for this many minutes is marked unreachable.
+LIVE_SILENCE_MINUTES = int(os.getenv("LIVE_SILENCE_MINUTES", "10"))
+# A station's report may be at most this many seconds ahead of the server's clock (device clock drift).
+LIVE_CLOCK_SKEW_SECONDS = int(os.getenv("LIVE_CLOCK_SKEW_SECONDS", "120"))
+# Readiness: stations whose items fall due within this many days, and are not done, are at risk.
+READINESS_AT_RISK_DAYS = int(os.getenv("READINESS_AT_RISK_DAYS", "14"))
 
 # Lists never load more than a page; the API caps what a client may ask for.
 PAGE_SIZE = int(os.getenv("PAGE_SIZE", "50"))

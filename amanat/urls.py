@@ -17,6 +17,7 @@ urlpatterns = [
     path("elections/", include("amanat.elections.urls")),
     path("committees/", include("amanat.committees.urls")),
     path("atlas/", include("amanat.risks.urls")),
+    path("readiness/", include("amanat.readiness.urls")),
     path("audit/", include("amanat.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
