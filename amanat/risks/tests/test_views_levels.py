@@ -23,6 +23,7 @@ from amanat.elections.models import ElectionEvent
 from amanat.elections.services import contest_add
 from amanat.geography.models import Province
 from amanat.geography.services import geography_import, iran_division_rows, parse_division_csv
+from amanat.geography.tiles import tile_layout
 from amanat.risks import exports, services
 from amanat.risks.models import (
     Atlas,
@@ -35,7 +36,6 @@ from amanat.risks.models import (
     SecurityLevelDecision,
 )
 from amanat.risks.selectors import ProvinceTally
-from amanat.risks.views.levels import tile_layout
 from amanat.scoping import unscoped
 from amanat.ui.formatting import jalali_input_value
 from conftest import Committees, World, client_for
@@ -657,7 +657,7 @@ def test_tile_layout_places_iran_geographically_and_others_in_name_order() -> No
 
 
 def test_iran_tiles_cover_every_province_once() -> None:
-    text = (resources.files("amanat.risks") / "data" / "iran_tiles.json").read_text(encoding="utf-8")
+    text = (resources.files("amanat.geography") / "data" / "iran_tiles.json").read_text(encoding="utf-8")
     positions = json.loads(text)["provinces"]
     codes = {row.code for row in iran_division_rows() if row.level == "province"}
     assert set(positions) == codes and len(codes) == 31

@@ -5,12 +5,8 @@ are not shown, and their endpoints answer 404 to callers without the capability;
 the caller's jurisdiction answer 404 from the selectors.
 """
 
-import json
-import math
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +25,7 @@ from amanat.elections.models import ElectionEvent
 from amanat.elections.selectors import election_event_get_for, election_event_list_for
 from amanat.geography.models import County, Province
 from amanat.geography.selectors import county_get_for, province_get_for, province_list_for
+from amanat.geography.tiles import tile_layout
 from amanat.reports.context_processors import request_current_event
 from amanat.risks import exports, selectors, services
 from amanat.risks.forms.levels import (
@@ -85,41 +82,6 @@ def _require_national_administrator(user: Any) -> None:
 
 
 # --- the level map and table -----------------------------------------------------------------
-
-
-@cache
-def _iran_tiles() -> dict[str, tuple[int, int]]:
-    """Tile positions of Iran's provinces by official code (row 0 north, column 0 west)."""
-    text = (resources.files("amanat.risks") / "data" / "iran_tiles.json").read_text(encoding="utf-8")
-    return {code: (int(rc[0]), int(rc[1])) for code, rc in json.loads(text)["provinces"].items()}
-
-
-@dataclass
-class Tile:
-    """A province on the national map: where it sits and how its counties are classified."""
-
-    tally: selectors.ProvinceTally
-    row: int
-    col: int
-
-
-def tile_layout(tallies: list[selectors.ProvinceTally]) -> tuple[list[Tile], int, int]:
-    """Place each province: Iran's by its position; any others in a grid in name order below them."""
-    positions = _iran_tiles()
-    tiles = [
-        Tile(tally, *positions[tally.province.code]) for tally in tallies if tally.province.code in positions
-    ]
-    rest = sorted(
-        (tally for tally in tallies if tally.province.code not in positions), key=lambda t: t.province.name
-    )
-    columns = max((tile.col for tile in tiles), default=-1) + 1
-    first_row = max((tile.row for tile in tiles), default=-1) + 1
-    if not columns:
-        columns = max(1, math.ceil(math.sqrt(len(rest))))
-    for index, tally in enumerate(rest):
-        tiles.append(Tile(tally, first_row + index // columns, index % columns))
-    rows = max((tile.row for tile in tiles), default=-1) + 1
-    return tiles, rows, columns
 
 
 def _level_counts(counts: dict[str, int], undecided: int) -> list[dict[str, Any]]:
