@@ -111,6 +111,9 @@ def readiness_rollup_for(
     items = list(ReadinessItem.objects.filter(event=event, is_active=True))
     soon = today + dt.timedelta(days=settings.READINESS_AT_RISK_DAYS)
     at_risk_items = [item for item in items if item.due_on <= soon]
+    if not items:  # no checklist yet: nothing to roll up
+        jurisdiction_of(user)
+        return Rollup(items=[], areas=[], total=None, at_risk_items=[])
     with scoped_to(user) as jurisdiction:
         by_county = jurisdiction.level != "national" or province is not None
         if province is not None:

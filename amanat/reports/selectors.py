@@ -12,6 +12,7 @@ from amanat.committees.selectors import action_item_mine_for, action_item_overdu
 from amanat.elections.models import ElectionEvent
 from amanat.geography.models import County, Province
 from amanat.geography.selectors import GeographyCounts, county_get_for, geography_counts_for, province_get_for
+from amanat.readiness.selectors import live_counts_for, readiness_rollup_for
 from amanat.risks.models import Atlas, SecurityLevel
 from amanat.risks.selectors import atlas_find_for, classification_get_for, level_counts_for, review_queue_for
 
@@ -34,6 +35,9 @@ class Dashboard:
     security_level: str = ""
     awaiting_review: int = 0
     security_level_label: str = ""
+    readiness_percent: float | None = None
+    readiness_at_risk: int = 0
+    live_unreachable: int | None = None
     level_counts: list[tuple[str, str, int]] = field(default_factory=list)
 
 
@@ -66,6 +70,13 @@ def dashboard_for(*, user: Any, event: ElectionEvent | None) -> Dashboard:
             levels = [(value, str(label), counts.get(value, 0)) for value, label in SecurityLevel.choices]
             if jurisdiction.level == "province":
                 awaiting = review_queue_for(user=user, event_id=event.pk).count()
+    readiness_percent, at_risk, unreachable = None, 0, None
+    if event is not None:
+        rollup = readiness_rollup_for(user=user, event=event, today=today)
+        if rollup.items and rollup.total is not None:
+            readiness_percent, at_risk = rollup.total.overall.percent_done, rollup.total.at_risk
+        if event.voting_day <= today <= event.voting_ends_on:
+            unreachable = live_counts_for(user=user, event=event).unreachable
     return Dashboard(
         jurisdiction_level=jurisdiction.level,
         province=province_get_for(user=user, province_id=jurisdiction.province_id)
@@ -86,4 +97,7 @@ def dashboard_for(*, user: Any, event: ElectionEvent | None) -> Dashboard:
         security_level_label=str(SecurityLevel(level).label) if level else "",
         awaiting_review=awaiting,
         level_counts=levels,
+        readiness_percent=readiness_percent,
+        readiness_at_risk=at_risk,
+        live_unreachable=unreachable,
     )

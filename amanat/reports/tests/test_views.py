@@ -168,8 +168,8 @@ def test_home_queries_are_bounded(
     client = client_for(county_user)
     client.get("/")
     # Session, user, event, geography counts, committee work (next meeting, overdue, mine), the atlas and
-    # security level, notifications.
-    with django_assert_max_num_queries(18) as few:
+    # security level, the readiness checklist, notifications.
+    with django_assert_max_num_queries(19) as few:
         client.get("/")
     station_generate(actor=admin, total=200, seed=4)
 
@@ -208,3 +208,35 @@ def test_home_shows_the_atlas_and_levels_of_the_jurisdiction(
     )
     national_page = client_for(national).get("/").content.decode()
     assert f"{reverse('risks:levels')}?level=sensitive" in national_page
+
+
+def test_home_shows_station_readiness_and_silent_stations_on_voting_day(
+    admin: User, national: User, county_user: User, world: Any
+) -> None:
+    from amanat.readiness import services as readiness_services
+
+    today = timezone.localdate()
+    event = election_event_create(
+        actor=admin, name="رأی‌گیری امروز", voting_day=today, opens_on=today - dt.timedelta(days=30)
+    )
+    items = readiness_services.readiness_items_create_defaults(actor=national, event=event, due_on=today)
+    readiness_services.station_readiness_set(
+        actor=county_user, item=items[0], station=world.station_a1, status="done", evidence="صورتجلسه تحویل"
+    )
+    # Noon of the (frozen) today, in local time.
+    now = timezone.make_aware(dt.datetime.combine(today, dt.time(12)))
+    reported = readiness_services.live_updates_apply(
+        actor=county_user,
+        event=event,
+        entries=[readiness_services.LiveEntry("A1-001", now - dt.timedelta(hours=1), "opened")],
+        now=now,
+    )
+    assert (reported.accepted, reported.errors) == (1, {})
+    assert readiness_services.stations_mark_unreachable(now=now) == 1
+
+    page = client_for(county_user).get("/")
+    dashboard = page.context["dashboard"]
+    # County A1 has 2 stations and 8 items: 1 of 16 station-items done; every item is due today.
+    assert (dashboard.readiness_percent, dashboard.readiness_at_risk) == (6.2, 15)
+    assert dashboard.live_unreachable == 1
+    assert f'class="card alert" href="{reverse("readiness:live")}"' in page.content.decode()
