@@ -541,6 +541,7 @@ def live_updates_apply(
     now = now or timezone.now()
     result = LiveResult()
     latest_allowed = now + dt.timedelta(seconds=settings.LIVE_CLOCK_SKEW_SECONDS)
+    silence_cutoff = now - dt.timedelta(minutes=settings.LIVE_SILENCE_MINUTES)
     earliest_allowed = dt.datetime.combine(
         event.voting_day - dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone()
     )
@@ -582,7 +583,8 @@ def live_updates_apply(
                 continue
             station_id, county_id, province_id = found
             row = live.get(station_id) or new_rows.get(station_id)
-            if row is None:
+            is_new = row is None
+            if row is None:  # kept only if this report is accepted
                 row = StationLive(
                     event=event,
                     station_id=station_id,
@@ -591,7 +593,6 @@ def live_updates_apply(
                     status_at=entry.at,
                     last_seen_at=entry.at,
                 )
-                new_rows[station_id] = row
             status = entry.status
             if status is not None and status != row.status:
                 if status not in LiveStatus.values:
@@ -624,9 +625,9 @@ def live_updates_apply(
                         at=entry.at,
                     )
                 )
-            if entry.at > row.last_seen_at or station_id in new_rows:
-                row.last_seen_at = max(row.last_seen_at, entry.at)
-            if row.unreachable_since is not None:
+            row.last_seen_at = max(row.last_seen_at, entry.at)
+            # Back in contact only if heard from within the silence interval (a late, old report is not).
+            if row.unreachable_since is not None and row.last_seen_at >= silence_cutoff:
                 row.unreachable_since = None
                 deltas[(province_id, county_id, "unreachable")] -= 1
                 timeline.append(
@@ -640,7 +641,9 @@ def live_updates_apply(
                         at=entry.at,
                     )
                 )
-            if station_id not in new_rows:
+            if is_new:
+                new_rows[station_id] = row
+            elif station_id not in new_rows:
                 touched[station_id] = row
             result.accepted += 1
         StationLive.objects.bulk_create(new_rows.values(), batch_size=1000)
