@@ -45,6 +45,7 @@ from amanat.committees.models import (
 from amanat.elections.models import Contest, ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.geography.models import County, District, PollingStation
+from amanat.readiness import services as readiness_services
 from amanat.risks import services as risk_services
 from amanat.risks.models import Atlas, AtlasVersion, CountyDuty, DutyTemplate, Risk, RiskCategory
 from amanat.scoping import Jurisdiction, unscoped
@@ -131,6 +132,19 @@ CAPABILITY_REQUIRED: dict[str, Requirement] = {
         )
     },
     "amanat_risks_api_risk_acceptance_approve": Capability.APPROVE,
+    # Readiness: the checklist is the national administrator's; recording needs EDIT.
+    "readiness:station-set": Capability.EDIT,
+    "readiness:upload": Capability.EDIT,
+    "readiness:upload-template": Capability.EDIT,
+    "readiness:items": "can_manage_elections",
+    "readiness:items-defaults": "can_manage_elections",
+    "readiness:item-edit": "can_manage_elections",
+    "readiness:recount": "can_manage_elections",
+    "amanat_readiness_api_item_create": "can_manage_elections",
+    "amanat_readiness_api_item_update": "can_manage_elections",
+    "amanat_readiness_api_station_readiness_set": Capability.EDIT,
+    "amanat_readiness_api_readiness_upload": Capability.EDIT,
+    "amanat_readiness_api_live_reports": Capability.EDIT,
     "risks:policy": "can_manage_elections",
     "risks:categories": "can_manage_elections",
     "risks:category-edit": "can_manage_elections",
@@ -198,6 +212,11 @@ ROLE_REFUSAL: dict[str, int] = {
             "amanat_risks_api_level_decide",
             "amanat_risks_api_past_election_record",
             "amanat_risks_api_classification_run",
+            "amanat_readiness_api_item_create",
+            "amanat_readiness_api_item_update",
+            "amanat_readiness_api_station_readiness_set",
+            "amanat_readiness_api_readiness_upload",
+            "amanat_readiness_api_live_reports",
         )
     },
 }
@@ -288,6 +307,8 @@ class Matrix:
     risks: dict[str, Risk] = field(default_factory=dict)
     versions: dict[str, AtlasVersion] = field(default_factory=dict)
     duties: dict[str, CountyDuty] = field(default_factory=dict)
+    # The event's readiness checklist (national: every persona reads it).
+    readiness_item: Any = None
     clients: dict[str, Client] = field(default_factory=dict)
 
     def page_client(self, persona: str) -> Client:
@@ -358,6 +379,10 @@ def matrix(
             built.api_keys[persona] = api_token_create(actor=user, name="matrix")[1]
     _build_committees(built, national)
     _build_atlases(built, national)
+    m_items = readiness_services.readiness_items_create_defaults(
+        actor=national, event=event, due_on=event.voting_day
+    )
+    built.readiness_item = m_items[0]
     return built
 
 
@@ -535,6 +560,7 @@ KWARG_OBJECTS: dict[str, Callable[[Matrix, str], Target]] = {
     "duty_id": lambda m, c: Target(m.duties[c].pk, _within(_county_j(m, c))),
     # Reference data of the atlas is national: everyone reads it.
     "category_id": lambda m, c: Target(RiskCategory.objects.order_by("pk").first().pk, _everyone),  # type: ignore[union-attr]
+    "readiness_item_id": lambda m, c: Target(m.readiness_item.pk, _everyone),
     "template_id": lambda m, c: Target(
         DutyTemplate.objects.filter(level="sensitive").order_by("pk").first().pk,  # type: ignore[union-attr]
         _everyone,
@@ -608,6 +634,25 @@ SAMPLE_BODIES: dict[str, Callable[[Matrix, str], dict[str, Any]]] = {
         "title": "انتخابات ماتریس",
     },
 }
+
+
+def _readiness_bodies() -> dict[str, Callable[[Matrix, str], dict[str, Any]]]:
+    voting_day: Callable[[Matrix], str] = lambda m: m.event.voting_day.isoformat()  # noqa: E731
+    return {
+        "amanat_readiness_api_item_create": lambda m, c: {
+            "event_id": m.event.pk,
+            "code": "matrix-item",
+            "title": "آیتم ماتریس",
+            "due_on": voting_day(m),
+        },
+        "amanat_readiness_api_item_update": lambda m, c: {"title": "آیتم ماتریس", "due_on": voting_day(m)},
+        "amanat_readiness_api_station_readiness_set": lambda m, c: {"status": "in_progress"},
+        "amanat_readiness_api_readiness_upload": lambda m, c: {"csv": "station_code,item_code,status\n"},
+        "amanat_readiness_api_live_reports": lambda m, c: {"event_id": m.event.pk, "reports": []},
+    }
+
+
+SAMPLE_BODIES.update(_readiness_bodies())
 
 
 def _risk_body() -> dict[str, Any]:

@@ -175,6 +175,17 @@ def station_readiness_list_for(
         return stations.order_by("code")
 
 
+def station_readiness_rows_for(
+    *, user: Any, item: ReadinessItem, station_ids: list[int]
+) -> dict[int, StationReadiness]:
+    """The recorded rows of a page of stations on one item, by station (evidence, who verified), one query."""
+    with scoped_to(user):
+        rows = StationReadiness.objects.filter(item=item, station_id__in=station_ids).select_related(
+            "verified_by"
+        )
+        return {row.station_id: row for row in rows}
+
+
 def station_readiness_for(
     *, user: Any, event: ElectionEvent, station: PollingStation
 ) -> list[tuple[ReadinessItem, Any]]:

@@ -122,6 +122,9 @@ def readiness_items_create_defaults(
     *, actor: Any, event: ElectionEvent, due_on: dt.date
 ) -> list[ReadinessItem]:
     """The usual checklist (line, backup link, devices, power, protection, accessibility), due on one day."""
+    _require_national_administrator(actor)
+    if due_on > event.voting_day:
+        raise ValidationError({"due_on": _("An item must be due by voting day.")})
     return [
         readiness_item_create(
             actor=actor, event=event, code=code, title=title, title_en=title_en, due_on=due_on
@@ -366,23 +369,33 @@ def parse_readiness_csv(text: str) -> list[ReadinessRow]:
         raise ReadinessUploadRejectedError(
             [RowError(1, _("the header must name the columns station_code, item_code, status and evidence"))]
         )
-    rows, errors = [], []
-    for number, raw in enumerate(reader, start=2):
-        values = {key.strip(): (value or "").strip() for key, value in raw.items() if key}
-        if not any(values.values()):
-            continue
-        missing = [name for name in ("station_code", "item_code", "status") if not values.get(name)]
-        if missing:
-            errors.append(RowError(number, _("missing %(columns)s") % {"columns": ", ".join(missing)}))
-            continue
-        rows.append(
-            ReadinessRow(
-                number,
-                values["station_code"],
-                values["item_code"],
-                values["status"],
-                values.get("evidence", ""),
+    rows: list[ReadinessRow] = []
+    errors: list[RowError] = []
+    try:
+        for raw in reader:
+            number = reader.line_num  # the file's line (a quoted field may span several)
+            if raw.get(None):  # type: ignore[call-overload]
+                errors.append(RowError(number, _("more fields than the header names")))
+                continue
+            values = {key.strip(): (value or "").strip() for key, value in raw.items() if key}
+            if not any(values.values()):
+                continue
+            missing = [name for name in ("station_code", "item_code", "status") if not values.get(name)]
+            if missing:
+                errors.append(RowError(number, _("missing %(columns)s") % {"columns": ", ".join(missing)}))
+                continue
+            rows.append(
+                ReadinessRow(
+                    number,
+                    values["station_code"],
+                    values["item_code"],
+                    values["status"],
+                    values.get("evidence", ""),
+                )
             )
+    except csv.Error as exc:
+        errors.append(
+            RowError(reader.line_num, _("the file is not readable CSV: %(error)s") % {"error": exc})
         )
     if errors:
         raise ReadinessUploadRejectedError(errors)
