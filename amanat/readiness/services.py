@@ -394,8 +394,9 @@ def parse_readiness_csv(text: str) -> list[ReadinessRow]:
                 )
             )
     except csv.Error as exc:
+        # The record that failed starts after the last line the reader finished.
         errors.append(
-            RowError(reader.line_num, _("the file is not readable CSV: %(error)s") % {"error": exc})
+            RowError(reader.line_num + 1, _("the file is not readable CSV: %(error)s") % {"error": exc})
         )
     if errors:
         raise ReadinessUploadRejectedError(errors)
