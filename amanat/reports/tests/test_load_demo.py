@@ -7,6 +7,8 @@ from django.core.management import call_command
 
 from amanat.audit.services import audit_chain_verify
 from amanat.elections.models import ElectionEvent
+from amanat.readiness.models import ReadinessItem, ReadinessTally, StationReadiness
+from amanat.readiness.services import readiness_tallies_recount
 from amanat.risks.models import Atlas, AtlasVersion, CountyClassification, Risk, SecurityLevelDecision
 from amanat.scoping import unscoped
 
@@ -27,8 +29,22 @@ def test_demo_loads_and_is_idempotent() -> None:
         # Every county of the event is classified; the demo county's level was decided with a reason.
         assert CountyClassification.objects.count() == 448
         assert CountyClassification.objects.exclude(level="").count() == counts[3]
+    with unscoped():
+        # The checklist and the demo province's progress, with tallies equal to a recount.
+        assert ReadinessItem.objects.count() == 8
+        assert StationReadiness.objects.count() > 0
+        kept = sorted(
+            ReadinessTally.objects.values_list("item_id", "county_id", "in_progress", "done", "failed")
+        )
+    readiness_tallies_recount(event=ElectionEvent.objects.get())
+    with unscoped():
+        assert kept == sorted(
+            ReadinessTally.objects.values_list("item_id", "county_id", "in_progress", "done", "failed")
+        )
+        readiness_rows = StationReadiness.objects.count()
     call_command("load_demo", stations=200, stdout=StringIO())
     with unscoped():
+        assert StationReadiness.objects.count() == readiness_rows
         assert (
             Atlas.objects.count(),
             Risk.objects.count(),

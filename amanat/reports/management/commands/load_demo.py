@@ -6,6 +6,7 @@ again keeps existing data and creates only what is missing.
 
 import datetime as dt
 import os
+import random
 from typing import Any
 
 from django.core.management import call_command
@@ -27,7 +28,9 @@ from amanat.committees.services import (
 )
 from amanat.elections.models import ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
-from amanat.geography.models import County, Province
+from amanat.geography.models import County, PollingStation, Province
+from amanat.readiness.models import ReadinessItem
+from amanat.readiness.services import ReadinessRow, readiness_items_create_defaults, readiness_upload
 from amanat.risks.models import Atlas, CountyClassification, RiskCategory, SecurityLevel
 from amanat.risks.services import (
     atlas_open,
@@ -110,6 +113,7 @@ class Command(BaseCommand):
             event = self._event(admin)
             self._committees(admin, event, county, county_org)
             self._atlas(admin, event, province, county)
+            self._readiness(admin, event, province)
         self.stdout.write(self.style.SUCCESS("demo data ready"))
         self.stdout.write(
             f"logins (password for all: {DEMO_PASSWORD}):\n"
@@ -371,3 +375,41 @@ class Command(BaseCommand):
         for neighbour in neighbours:
             recommended = CountyClassification.objects.get(event=event, county=neighbour).recommended_level
             security_level_decide(actor=chair, event=event, county=neighbour, level=recommended)
+
+    def _readiness(self, admin: User, event: ElectionEvent, province: Province) -> None:
+        """The usual checklist, due 20 days before voting, and the demo province's progress on three items.
+
+        The statuses are SYNTHETIC (seeded), uploaded as the telecom operator and the governorate would.
+        """
+        if ReadinessItem.objects.filter(event=event).exists():
+            return
+        readiness_items_create_defaults(
+            actor=admin, event=event, due_on=event.voting_day - dt.timedelta(days=20)
+        )
+        shares = {
+            # item: (done, in progress, failed) out of 100 stations
+            "line-installed": (75, 15, 3),
+            "devices-delivered": (50, 20, 0),
+            "backup-power": (20, 30, 5),
+        }
+        picker = random.Random(1405)
+        rows = []
+        codes = (
+            PollingStation.objects.filter(county__province=province)
+            .order_by("code")
+            .values_list("code", flat=True)
+        )
+        for line, (code, (item, (done, progress, failed))) in enumerate(
+            ((code, share) for code in codes for share in shares.items()), start=2
+        ):
+            roll = picker.randrange(100)
+            if roll < done:
+                status = "done"
+            elif roll < done + progress:
+                status = "in_progress"
+            elif roll < done + progress + failed:
+                status = "failed"
+            else:
+                continue
+            rows.append(ReadinessRow(line, code, item, status, "داده نمایشی" if status == "done" else ""))
+        readiness_upload(actor=admin, event=event, rows=rows, source="demo (synthetic)")
