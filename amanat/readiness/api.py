@@ -514,7 +514,7 @@ def readiness_upload(request: HttpRequest, filters: Query[UploadFilter]) -> Any:
             "detail": [
                 {
                     "loc": ["body", "csv", row.line],
-                    "msg": f"{_('line')} {row.line}: {row.message}",
+                    "msg": services.line_error(row),
                     "type": "value_error",
                 }
                 for row in exc.rows

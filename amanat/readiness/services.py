@@ -353,12 +353,17 @@ class ReadinessRow:
     evidence: str = ""
 
 
+def line_error(row: RowError) -> str:
+    """A bad line of a file, in words: "line 4: item x is not on the checklist"."""
+    return _("line %(line)d: %(message)s") % {"line": row.line, "message": row.message}
+
+
 class ReadinessUploadRejectedError(ValidationError):
     """A readiness file with bad rows: none of it was applied; `rows` names each bad line."""
 
     def __init__(self, rows: list[RowError]) -> None:
         self.rows = rows
-        super().__init__([f"{_('line')} {row.line}: {row.message}" for row in rows])
+        super().__init__([line_error(row) for row in rows])
 
 
 def parse_readiness_csv(text: str) -> list[ReadinessRow]:

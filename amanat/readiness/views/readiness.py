@@ -142,9 +142,11 @@ def _area_row(area: selectors.AreaReadiness, items: list[ReadinessItem]) -> Area
 
 def _legend() -> list[dict[str, str]]:
     return [
+        # xgettext:no-python-format
         {"band": "b0", "label": _("Under 25% done")},
         {"band": "b25", "label": _("25% to 50% done")},
         {"band": "b50", "label": _("50% to 75% done")},
+        # xgettext:no-python-format
         {"band": "b75", "label": _("75% done or more")},
         {"band": "complete", "label": _("Complete")},
         {"band": "none", "label": _("No stations counted")},
