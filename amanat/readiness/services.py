@@ -295,11 +295,14 @@ def _move_readiness_tallies(deltas: Mapping[tuple[int, int, int, str], int]) -> 
             by_key[(item_id, province_id, county_id)][column] = delta
     if not by_key:
         return
+    # In a fixed order, so two writers never lock the same tally rows in opposite orders.
+    keys = sorted(by_key)
     ReadinessTally.objects.bulk_create(
-        [ReadinessTally(item_id=i, province_id=p, county_id=c) for i, p, c in by_key],
+        [ReadinessTally(item_id=i, province_id=p, county_id=c) for i, p, c in keys],
         ignore_conflicts=True,
     )
-    for (item_id, _province_id, county_id), columns in by_key.items():
+    for item_id, province_id, county_id in keys:
+        columns = by_key[(item_id, province_id, county_id)]
         ReadinessTally.objects.filter(item_id=item_id, county_id=county_id).update(
             **{column: F(column) + delta for column, delta in columns.items()}
         )
@@ -327,7 +330,16 @@ def station_readiness_set(
         _apply_readiness(
             actor=actor, changes=[ReadinessChange(station, item, status, evidence.strip())], now=now
         )
-        row = StationReadiness.objects.get(item=item, station=station)
+        row = StationReadiness.objects.filter(item=item, station=station).first()
+        if row is None:  # "not started" on a station never recorded: nothing to write or audit
+            return StationReadiness(
+                item=item,
+                station=station,
+                province_id=station.county.province_id,
+                county_id=station.county_id,
+                status=ItemStatus.NOT_STARTED,
+                updated_at=now,
+            )
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -538,10 +550,13 @@ def _move_live_tallies(event: ElectionEvent, deltas: Mapping[tuple[int, int, str
             by_county[(province_id, county_id)][column] = delta
     if not by_county:
         return
+    # In a fixed order, so two writers never lock the same tally rows in opposite orders.
+    keys = sorted(by_county)
     LiveTally.objects.bulk_create(
-        [LiveTally(event=event, province_id=p, county_id=c) for p, c in by_county], ignore_conflicts=True
+        [LiveTally(event=event, province_id=p, county_id=c) for p, c in keys], ignore_conflicts=True
     )
-    for (_province_id, county_id), columns in by_county.items():
+    for province_id, county_id in keys:
+        columns = by_county[(province_id, county_id)]
         LiveTally.objects.filter(event=event, county_id=county_id).update(
             **{column: F(column) + delta for column, delta in columns.items()}
         )
@@ -572,14 +587,36 @@ def live_updates_apply(
                 "code", "pk", "county_id", "county__province_id"
             )
         }
+        # Every station reported on gets its row first (a blank "not opened" one, dated before any
+        # report, so it never makes a later report look old), ignoring rows a concurrent batch made;
+        # then the rows are locked in station order, so two batches never wait on each other in a cycle.
+        own = {
+            pk: (county_id, province_id)
+            for pk, county_id, province_id in stations.values()
+            if jurisdiction.covers(Jurisdiction(province_id=province_id, county_id=county_id))
+        }
+        StationLive.objects.bulk_create(
+            [
+                StationLive(
+                    event=event,
+                    station_id=pk,
+                    province_id=province_id,
+                    county_id=county_id,
+                    status_at=earliest_allowed,
+                    last_seen_at=earliest_allowed,
+                )
+                for pk, (county_id, province_id) in sorted(own.items())
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
         live = {
             row.station_id: row
-            for row in StationLive.objects.select_for_update().filter(
-                event=event, station_id__in=[s[0] for s in stations.values()]
-            )
+            for row in StationLive.objects.select_for_update()
+            .filter(event=event, station_id__in=list(own))
+            .order_by("station_id")
         }
         deltas: Counter[tuple[int, int, str]] = Counter()
-        new_rows: dict[int, StationLive] = {}
         touched: dict[int, StationLive] = {}
         timeline: list[LiveEvent] = []
         # Apply each station's reports in time order, whatever order the batch lists them in.
@@ -601,17 +638,19 @@ def live_updates_apply(
                 result.errors[position] = {"at": _("The time is before the election.")}
                 continue
             station_id, county_id, province_id = found
-            row = live.get(station_id) or new_rows.get(station_id)
-            is_new = row is None
-            if row is None:  # kept only if this report is accepted
-                row = StationLive(
+            row = live.get(station_id)
+            if row is None:  # a concurrent batch removed the blank row we meant to use: make it again
+                row, _created = StationLive.objects.select_for_update().get_or_create(
                     event=event,
                     station_id=station_id,
-                    province_id=province_id,
-                    county_id=county_id,
-                    status_at=entry.at,
-                    last_seen_at=entry.at,
+                    defaults={
+                        "province_id": province_id,
+                        "county_id": county_id,
+                        "status_at": earliest_allowed,
+                        "last_seen_at": earliest_allowed,
+                    },
                 )
+                live[station_id] = row
             status = entry.status
             if status is not None and status != row.status:
                 if status not in LiveStatus.values:
@@ -645,8 +684,11 @@ def live_updates_apply(
                     )
                 )
             row.last_seen_at = max(row.last_seen_at, entry.at)
-            # Back in contact only if heard from within the silence interval (a late, old report is not).
-            if row.unreachable_since is not None and row.last_seen_at >= silence_cutoff:
+            # Back in contact if heard from within the silence interval (a late, old report is not), or
+            # no longer watched (closed).
+            if row.unreachable_since is not None and (
+                row.last_seen_at >= silence_cutoff or row.status not in WATCHED_STATUSES
+            ):
                 row.unreachable_since = None
                 deltas[(province_id, county_id, "unreachable")] -= 1
                 timeline.append(
@@ -660,19 +702,28 @@ def live_updates_apply(
                         at=entry.at,
                     )
                 )
-            if is_new:
-                new_rows[station_id] = row
-            elif station_id not in new_rows:
-                touched[station_id] = row
+            touched[station_id] = row
             result.accepted += 1
-        StationLive.objects.bulk_create(new_rows.values(), batch_size=1000)
+        # A blank row no accepted report used is as if absent: a refused report leaves nothing behind.
+        blank = [station_id for station_id in live if station_id not in touched]
+        if blank:
+            StationLive.objects.filter(
+                event=event,
+                station_id__in=blank,
+                status=LiveStatus.NOT_OPENED,
+                status_at=earliest_allowed,
+                last_seen_at=earliest_allowed,
+                unreachable_since__isnull=True,
+            ).delete()
         StationLive.objects.bulk_update(
-            touched.values(),
+            [touched[station_id] for station_id in sorted(touched)],
             ["status", "reason", "status_at", "last_seen_at", "unreachable_since"],
             batch_size=1000,
         )
         LiveEvent.objects.bulk_create(timeline, batch_size=1000)
         _move_live_tallies(event, deltas)
+        if result.accepted and not ReadinessCounty.objects.filter(event=event).exists():
+            readiness_stations_recount(event=event)  # the live counts need each county's stations
         if result.accepted:
             audit_record(
                 actor=actor,
