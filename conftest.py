@@ -8,6 +8,7 @@ the other province), county_viewer (viewer in county A1).
 """
 
 import datetime as dt
+import importlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -73,6 +74,19 @@ class World:
 def _fast_password_hasher(settings: Any) -> None:
     """Tests create many users; a deliberately slow hash would dominate the run time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def reference_data(transactional_db: Any) -> None:
+    """The migrations' reference data (risk taxonomy, matrix, policy, duty templates), put back.
+
+    A transactional test ends by emptying every table, this data included; the tests that follow
+    and need it ask for this fixture (the seed is idempotent).
+    """
+    from django.apps import apps
+
+    seed = importlib.import_module("amanat.risks.migrations.0002_seed_taxonomy_matrix_policy_duties")
+    seed.seed(apps, None)
 
 
 @pytest.fixture

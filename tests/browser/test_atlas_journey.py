@@ -48,10 +48,9 @@ def _log_in(page: Any, live_server: Any, username: str) -> None:
 
 
 @pytest.mark.browser
-# Serialized rollback reloads the migrations' reference data (taxonomy, matrix, duties), which an
-# earlier transactional test's flush may have emptied.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_county_submits_province_returns_county_fixes_province_approves_and_decides(
+    reference_data: None,
     live_server: Any,
     world: World,
     admin: Any,

@@ -1626,18 +1626,6 @@ def test_live_tallies_stay_exact_under_random_reports_and_silences(
 # --- concurrency (PostgreSQL: row locks across real connections) ----------------------------
 
 
-@pytest.fixture(scope="module")
-def restore_migrated_data(django_db_blocker: Any) -> Any:
-    """A transactional test ends by emptying every table, the migrations' reference data included.
-    Put that data back afterwards for the tests that follow it (as amanat/risks/tests do)."""
-    yield
-    with django_db_blocker.unblock():
-        for alias in connections:
-            contents = getattr(connections[alias], "_test_serialized_contents", None)
-            if contents:
-                connections[alias].creation.deserialize_db_from_string(contents)
-
-
 def _in_threads(*jobs: Callable[[], Any]) -> list[str]:
     """Run the jobs at once, each in its own thread (and so its own connection); say how each ended."""
     barrier = threading.Barrier(len(jobs))
@@ -1674,9 +1662,9 @@ def _slow_tally_updates(execute: Any, sql: str, params: Any, many: bool, context
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_batches_for_one_county_keep_the_tally_exact(
-    restore_migrated_data: Any, admin: Any, county_user: Any, county_admin: Any, event: Any, world: World
+    reference_data: None, admin: Any, county_user: Any, county_admin: Any, event: Any, world: World
 ) -> None:
     station_import(
         actor=admin,
@@ -1728,9 +1716,9 @@ def test_concurrent_batches_for_one_county_keep_the_tally_exact(
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_batches_over_two_counties_in_opposite_orders_both_succeed(
-    restore_migrated_data: Any, admin: Any, province_user: Any, province_admin: Any, event: Any, world: World
+    reference_data: None, admin: Any, province_user: Any, province_admin: Any, event: Any, world: World
 ) -> None:
     """A province's senders may list its counties in any order: the tally locks must not deadlock."""
     station_import(
@@ -1785,9 +1773,9 @@ def _slow_after_locking_live_rows(execute: Any, sql: str, params: Any, many: boo
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_same_first_report_sent_twice_at_once_is_taken_once(
-    restore_migrated_data: Any, county_user: Any, event: Any, world: World
+    reference_data: None, county_user: Any, event: Any, world: World
 ) -> None:
     """A device that retries a batch still in flight: the station opens once, and neither request fails."""
     results: list[Any] = []
@@ -1813,9 +1801,9 @@ def test_the_same_first_report_sent_twice_at_once_is_taken_once(
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_uploads_over_two_counties_in_opposite_orders_both_succeed(
-    restore_migrated_data: Any,
+    reference_data: None,
     admin: Any,
     national: Any,
     province_user: Any,

@@ -1056,25 +1056,12 @@ def test_snapshot_keeps_mitigations_and_names_not_ids(
 # --- concurrency (PostgreSQL: row locks across real connections) ----------------------------
 
 
-@pytest.fixture(scope="module")
-def restore_migrated_data(django_db_blocker: Any) -> Any:
-    """A transactional test ends by emptying every table, the migrations' reference data included
-    (taxonomy, matrix, policy, duties). Put that data back afterwards for the tests that follow it
-    (pytest-django runs transactional tests after the others; browser tests come after them)."""
-    yield
-    with django_db_blocker.unblock():
-        for alias in connections:
-            contents = getattr(connections[alias], "_test_serialized_contents", None)
-            if contents:
-                connections[alias].creation.deserialize_db_from_string(contents)
-
-
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_submissions_create_one_version(
-    restore_migrated_data: Any,
+    reference_data: None,
     atlas_a1: Atlas,
     make_risk: Callable[..., Risk],
     county_user: User,
