@@ -196,7 +196,8 @@ def readiness_stations_recount(*, event: ElectionEvent, actor: Any = None) -> in
             elif row.stations != stations:
                 row.stations, row.counted_at = stations, now
                 changed.append(row)
-        ReadinessCounty.objects.bulk_create(new_rows, batch_size=1000)
+        # Two first batches of an event may count at once: the second one's rows are already there.
+        ReadinessCounty.objects.bulk_create(new_rows, batch_size=1000, ignore_conflicts=True)
         ReadinessCounty.objects.bulk_update(changed, ["stations", "counted_at"], batch_size=1000)
         audit_record(
             actor=actor,
