@@ -54,6 +54,8 @@ assets:
 	cp node_modules/htmx.org/dist/htmx.min.js amanat/ui/static/vendor/htmx/
 	cp node_modules/vazirmatn/fonts/webfonts/Vazirmatn-Regular.woff2 node_modules/vazirmatn/fonts/webfonts/Vazirmatn-Medium.woff2 node_modules/vazirmatn/fonts/webfonts/Vazirmatn-Bold.woff2 node_modules/vazirmatn/OFL.txt amanat/ui/static/vendor/vazirmatn/
 	cp node_modules/@majidh1/jalalidatepicker/dist/jalalidatepicker.min.js node_modules/@majidh1/jalalidatepicker/dist/jalalidatepicker.min.css amanat/ui/static/vendor/jalalidatepicker/
+	mkdir -p amanat/ui/static/vendor/altcha
+	cp node_modules/altcha/dist/main/altcha.i18n.min.js node_modules/altcha/LICENSE.txt amanat/ui/static/vendor/altcha/
 
 # Re-extract translatable strings and compile the catalogue (needs GNU gettext).
 messages: install

@@ -76,17 +76,29 @@ def _fast_password_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Rate-limit counters and used challenges live in the cache: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def reference_data(transactional_db: Any) -> None:
-    """The migrations' reference data (risk taxonomy, matrix, policy, duty templates), put back.
+    """The migrations' reference data (risk and incident taxonomies, matrix, policy, duties), put back.
 
     A transactional test ends by emptying every table, this data included; the tests that follow
     and need it ask for this fixture (the seed is idempotent).
     """
     from django.apps import apps
 
-    seed = importlib.import_module("amanat.risks.migrations.0002_seed_taxonomy_matrix_policy_duties")
-    seed.seed(apps, None)
+    for module in (
+        "amanat.risks.migrations.0002_seed_taxonomy_matrix_policy_duties",
+        "amanat.incidents.migrations.0003_seed_categories_deadlines",
+    ):
+        importlib.import_module(module).seed(apps, None)
 
 
 @pytest.fixture

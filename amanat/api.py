@@ -16,6 +16,7 @@ from amanat.audit.api import router as audit_router
 from amanat.committees.api import router as committees_router
 from amanat.elections.api import router as elections_router
 from amanat.geography.api import router as geography_router
+from amanat.incidents.api import router as incidents_router
 from amanat.readiness.api import router as readiness_router
 from amanat.risks.api import router as risks_router
 
@@ -37,6 +38,7 @@ api.add_router("/elections/", elections_router)
 api.add_router("/audit/", audit_router)
 api.add_router("/atlas/", risks_router)
 api.add_router("/readiness/", readiness_router)
+api.add_router("/incidents/", incidents_router)
 api.add_router("/committees/", committees_router)
 
 

@@ -10,13 +10,14 @@ _CHAR_MAP = str.maketrans(
         "ئ": "ی",
         "ك": "ک",  # Arabic kaf
         "ۀ": "ه",
+        "ە": "ه",  # what NFKD leaves of ۀ once its hamza is stripped
+        "ھ": "ه",  # heh doachashmee
         "ة": "ه",
         "أ": "ا",
         "إ": "ا",
         "ٱ": "ا",
         "آ": "ا",
         "ؤ": "و",
-        "\u200c": "",  # zero-width non-joiner: written or omitted, it must not matter
         "\u200d": "",
         "\u200f": "",
         "\u200e": "",
@@ -26,14 +27,29 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _SPACES = re.compile(r"\s+")
+ZWNJ = "\u200c"
 
 
 def normalize(text: str) -> str:
-    """Fold Arabic and Persian letter forms, digits, diacritics, ZWNJ and case to one searchable form."""
+    """Fold Arabic and Persian letter forms, digits, diacritics, ZWNJ and case to one searchable form.
+
+    A word written with a zero-width non-joiner («رأی‌دهندگان») becomes the joined word followed by its
+    parts («رایدهندگان رای دهندگان»), so it is found whether the ZWNJ was typed, omitted (joined) or
+    typed as a space.
+    """
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     folded = stripped.translate(_CHAR_MAP).casefold()
-    return _SPACES.sub(" ", folded).strip()
+    words = []
+    for word in folded.split():
+        if ZWNJ in word:
+            parts = [part for part in word.split(ZWNJ) if part]
+            words.append("".join(parts))
+            if len(parts) > 1:
+                words.extend(parts)
+        else:
+            words.append(word)
+    return " ".join(words)
 
 
 def tidy(text: str) -> str:

@@ -11,3 +11,4 @@ os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("AMANAT_PLAIN_STATIC", "true")
 os.environ.setdefault("LOGIN_THROTTLING", "false")
 os.environ.setdefault("TASKS_IMMEDIATE", "true")
+os.environ.setdefault("ALTCHA_MAX_NUMBER", "1000")  # the public page's proof of work, solved in tests

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "amanat.committees",
     "amanat.risks",
     "amanat.readiness",
+    "amanat.incidents",
     "amanat.reports",
     "huey.contrib.djhuey",
 ]
@@ -223,6 +224,17 @@ LIVE_SILENCE_MINUTES = int(os.getenv("LIVE_SILENCE_MINUTES", "10"))
 LIVE_CLOCK_SKEW_SECONDS = int(os.getenv("LIVE_CLOCK_SKEW_SECONDS", "120"))
 # Readiness: stations whose items fall due within this many days, and are not done, are at risk.
 READINESS_AT_RISK_DAYS = int(os.getenv("READINESS_AT_RISK_DAYS", "14"))
+# Incidents: evidence files live here, outside the web root, served only through a checked view.
+EVIDENCE_ROOT = Path(os.getenv("EVIDENCE_ROOT", VAR_DIR / "evidence"))
+INCIDENT_EVIDENCE_MAX_BYTES = int(os.getenv("INCIDENT_EVIDENCE_MAX_MB", "10")) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # request bodies other than files (JSON batches)
+# A report's time may be at most this many seconds ahead of the server's clock.
+INCIDENT_CLOCK_SKEW_SECONDS = int(os.getenv("INCIDENT_CLOCK_SKEW_SECONDS", "300"))
+# Reports of the same category at the same station or county within this many hours may be duplicates.
+INCIDENT_DUPLICATE_WINDOW_HOURS = int(os.getenv("INCIDENT_DUPLICATE_WINDOW_HOURS", "12"))
+# The public reporting page: submissions allowed per client address, and the challenge's work factor.
+PUBLIC_REPORT_RATE = os.getenv("PUBLIC_REPORT_RATE", "5/h")
+ALTCHA_MAX_NUMBER = int(os.getenv("ALTCHA_MAX_NUMBER", "50000"))
 
 # Lists never load more than a page; the API caps what a client may ask for.
 PAGE_SIZE = int(os.getenv("PAGE_SIZE", "50"))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("committees/", include("amanat.committees.urls")),
     path("atlas/", include("amanat.risks.urls")),
     path("readiness/", include("amanat.readiness.urls")),
+    path("incidents/", include("amanat.incidents.urls")),
     path("audit/", include("amanat.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

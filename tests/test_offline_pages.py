@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/geo/", "/geo/stations/", "/elections/", "/accounts/profile/", "/api/v1/docs"]
+    "path",
+    ["/", "/geo/", "/geo/stations/", "/elections/", "/accounts/profile/", "/api/v1/docs", "/incidents/"],
 )
 def test_pages_reference_only_local_files(county_user: Any, path: str) -> None:
     response = client_for(county_user).get(path)
@@ -27,6 +28,14 @@ def test_login_page_references_only_local_files(db: Any) -> None:
 
     body = Client().get("/accounts/login/").content.decode()
     assert not EXTERNAL.findall(body)
+
+
+def test_public_report_page_references_only_local_files(db: Any) -> None:
+    from django.test import Client
+
+    response = Client().get("/incidents/report/")
+    assert response.status_code == 200
+    assert not EXTERNAL.findall(response.content.decode())
 
 
 def test_stylesheets_reference_only_local_files() -> None:

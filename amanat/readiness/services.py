@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -535,32 +535,284 @@ class LiveResult:
     errors: dict[int, dict[str, str]] = field(default_factory=dict)  # position -> {field: message}
 
 
-def _live_deltas(
-    deltas: Counter[tuple[int, int, str]], province_id: int, county_id: int, old: str, new: str
+# What the batch loop checks against, as plain strings (the rows read back are plain strings too).
+_LIVE_STATUSES = frozenset(LiveStatus.values)
+_WATCHED = frozenset(str(status) for status in WATCHED_STATUSES)
+_LIVE_MOVES = {str(old): frozenset(str(new) for new in moves) for old, moves in LIVE_MOVES.items()}
+_LIVE_TALLY_COLUMN = {str(status): column for status, column in LIVE_COLUMN.items()}
+_TALLY_COLUMNS = ("opened", "operating", "paused", "closed", "unreachable")
+_PAUSED = str(LiveStatus.PAUSED.value)
+_NOT_OPENED = str(LiveStatus.NOT_OPENED.value)
+# The columns of a station's live row that a report may change, in the order the writes list them.
+_LIVE_ROW_COLUMNS = ("status", "reason", "status_at", "last_seen_at", "unreachable_since")
+
+
+@dataclass(slots=True)
+class _LiveRow:
+    """A station's live row as read (locked) for a batch: the fields a report may change."""
+
+    pk: int
+    status: str
+    reason: str
+    status_at: dt.datetime
+    last_seen_at: dt.datetime
+    unreachable_since: dt.datetime | None
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.status, self.reason, self.status_at, self.last_seen_at, self.unreachable_since)
+
+
+_UNREACHABLE = _TALLY_COLUMNS.index("unreachable")
+_TALLY_INDEX = {status: _TALLY_COLUMNS.index(column) for status, column in _LIVE_TALLY_COLUMN.items()}
+
+
+def _county_deltas(deltas: dict[int, list[int]], county_id: int) -> list[int]:
+    """The county's pending change of each of `_TALLY_COLUMNS` (made at zero)."""
+    counts = deltas.get(county_id)
+    if counts is None:
+        counts = deltas[county_id] = [0] * len(_TALLY_COLUMNS)
+    return counts
+
+
+def _live_deltas(deltas: dict[int, list[int]], county_id: int, old: str, new: str) -> None:
+    """Move one station from status `old` to `new` in its county's pending tally changes."""
+    counts = _county_deltas(deltas, county_id)
+    if old in _TALLY_INDEX:
+        counts[_TALLY_INDEX[old]] -= 1
+    if new in _TALLY_INDEX:
+        counts[_TALLY_INDEX[new]] += 1
+
+
+def _move_live_tallies(
+    event: ElectionEvent, provinces: Mapping[int, int], deltas: Mapping[int, list[int]]
 ) -> None:
-    if old in LIVE_COLUMN:
-        deltas[(province_id, county_id, LIVE_COLUMN[LiveStatus(old)])] -= 1
-    if new in LIVE_COLUMN:
-        deltas[(province_id, county_id, LIVE_COLUMN[LiveStatus(new)])] += 1
+    """Add the changes to the counties' live tallies: one locking read and one write for them all.
 
-
-def _move_live_tallies(event: ElectionEvent, deltas: Mapping[tuple[int, int, str], int]) -> None:
-    by_county: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-    for (province_id, county_id, column), delta in deltas.items():
-        if delta:
-            by_county[(province_id, county_id)][column] = delta
-    if not by_county:
+    `deltas` holds, per county, the change of each of `_TALLY_COLUMNS`; `provinces` each county's
+    province. A county's tally row is made the first time it is needed (a concurrent batch may make
+    it first). The rows are locked in county order, so two batches never wait on each other in a cycle.
+    """
+    changes = sorted((county_id, counts) for county_id, counts in deltas.items() if any(counts))
+    if not changes:
         return
-    # In a fixed order, so two writers never lock the same tally rows in opposite orders.
-    keys = sorted(by_county)
-    LiveTally.objects.bulk_create(
-        [LiveTally(event=event, province_id=p, county_id=c) for p, c in keys], ignore_conflicts=True
+    counties = [county_id for county_id, _counts in changes]
+    # Made before any tally row is locked (a read, then an insert in county order), so that making
+    # them never waits while holding a lock another batch waits for.
+    existing = set(
+        LiveTally.objects.filter(event=event, county_id__in=counties).values_list("county_id", flat=True)
     )
-    for province_id, county_id in keys:
-        columns = by_county[(province_id, county_id)]
-        LiveTally.objects.filter(event=event, county_id=county_id).update(
-            **{column: F(column) + delta for column, delta in columns.items()}
+    missing = [county_id for county_id in counties if county_id not in existing]
+    if missing:
+        LiveTally.objects.bulk_create(
+            [LiveTally(event=event, province_id=provinces[c], county_id=c) for c in missing],
+            ignore_conflicts=True,
         )
+    table = connection.ops.quote_name(LiveTally._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE event_id = %s AND county_id = ANY(%s) "
+                "ORDER BY county_id FOR UPDATE",
+                [event.pk, counties],
+            )
+            cursor.fetchall()
+            columns = ", ".join(_TALLY_COLUMNS)
+            cursor.execute(
+                f"UPDATE {table} AS t SET "
+                + ", ".join(f"{c} = t.{c} + v.{c}" for c in _TALLY_COLUMNS)
+                + f" FROM unnest(%s::bigint[], {', '.join(['%s::integer[]'] * len(_TALLY_COLUMNS))})"
+                f" AS v(county_id, {columns}) WHERE t.event_id = %s AND t.county_id = v.county_id",
+                [
+                    counties,
+                    *([counts[n] for _c, counts in changes] for n in range(len(_TALLY_COLUMNS))),
+                    event.pk,
+                ],
+            )
+        else:  # SQLite: one writer at a time, nothing to order
+            cursor.executemany(
+                f"UPDATE {table} SET "
+                + ", ".join(f"{c} = {c} + %s" for c in _TALLY_COLUMNS)
+                + " WHERE event_id = %s AND county_id = %s",
+                [(*counts, event.pk, county_id) for county_id, counts in changes],
+            )
+
+
+def _write_live_rows(rows: Sequence[_LiveRow]) -> None:
+    """Write the changed live rows (already locked) with one statement."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(StationLive._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS s SET "
+                + ", ".join(f"{c} = v.{c}" for c in _LIVE_ROW_COLUMNS)
+                + " FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::timestamptz[], "
+                "%s::timestamptz[], %s::timestamptz[]) AS v(id, " + ", ".join(_LIVE_ROW_COLUMNS) + ") "
+                "WHERE s.id = v.id",
+                [
+                    [row.pk for row in rows],
+                    [row.status for row in rows],
+                    [row.reason for row in rows],
+                    [row.status_at for row in rows],
+                    [row.last_seen_at for row in rows],
+                    [row.unreachable_since for row in rows],
+                ],
+            )
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.executemany(
+                f"UPDATE {table} SET " + ", ".join(f"{c} = %s" for c in _LIVE_ROW_COLUMNS) + " WHERE id = %s",
+                [
+                    (
+                        row.status,
+                        row.reason,
+                        adapt(row.status_at),
+                        adapt(row.last_seen_at),
+                        adapt(row.unreachable_since),
+                        row.pk,
+                    )
+                    for row in rows
+                ],
+            )
+
+
+class _LocksReleasedError(Exception):
+    """Raised to roll a savepoint back, and with it the row locks taken since."""
+
+
+def _lock_live_rows(event: ElectionEvent, station_ids: Sequence[int]) -> dict[int, _LiveRow]:
+    """The live rows of these stations (sorted), locked in that order; a station without one is left out.
+
+    On PostgreSQL the rows are read one station after the other in the order given (so the locks
+    are taken in that order), each through the station's index: `event_id + 0` keeps the planner
+    from the event's index, which it would pick for a new event it has no statistics of yet, and
+    then scan all of the event's rows for each station.
+    """
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time, no row locks
+        rows = (
+            StationLive.objects.filter(event=event, station_id__in=station_ids)
+            .order_by("station_id")
+            .values_list("station_id", "pk", *_LIVE_ROW_COLUMNS)
+        )
+    else:
+        table = connection.ops.quote_name(StationLive._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.station_id, s.id, {', '.join('s.' + c for c in _LIVE_ROW_COLUMNS)} "
+                f"FROM unnest(%s::bigint[]) AS k(station_id) CROSS JOIN LATERAL (SELECT * FROM {table} "
+                "WHERE station_id = k.station_id AND event_id + 0 = %s FOR UPDATE) AS s",
+                [list(station_ids), event.pk],
+            )
+            rows = cursor.fetchall()
+    return {
+        station_id: _LiveRow(pk, status, reason, status_at, last_seen_at, unreachable_since)
+        for station_id, pk, status, reason, status_at, last_seen_at, unreachable_since in rows
+    }
+
+
+@dataclass(slots=True)
+class _StationReports:
+    """One station's reports in a batch, in time order, and what applying them to its row gave."""
+
+    station_id: int
+    county_id: int
+    province_id: int
+    positions: list[int]  # into the batch's entries, in time order
+    row: _LiveRow | None = None
+    before: tuple[Any, ...] = ()
+    accepted: int = 0
+    errors: dict[int, dict[str, str]] = field(default_factory=dict)
+    timeline: list[tuple[int, str, str, str, dt.datetime]] = field(default_factory=list)  # position, ...
+
+    def apply(self, row: _LiveRow, entries: Sequence[LiveEntry], silence_cutoff: dt.datetime) -> None:
+        """Apply the reports to `row` (changed in place), from scratch (an earlier try's outcome goes)."""
+        self.row, self.before = row, row.values()
+        self.accepted, self.errors, self.timeline = 0, {}, []
+        for position in self.positions:
+            entry = entries[position]
+            status = entry.status
+            if status is not None and status != row.status:
+                if status not in _LIVE_STATUSES:
+                    self.errors[position] = {"status": _("Unknown status.")}
+                    continue
+                if status not in _LIVE_MOVES[row.status]:
+                    self.errors[position] = {
+                        "status": _("A station cannot go from %(old)s to %(new)s.")
+                        % {"old": row.status, "new": status}
+                    }
+                    continue
+                if entry.at < row.status_at:
+                    self.errors[position] = {"at": _("Older than the station's current status.")}
+                    continue
+                if status == _PAUSED and not entry.reason.strip():
+                    self.errors[position] = {"reason": _("Give the reason for pausing.")}
+                    continue
+                row.status, row.status_at = status, entry.at
+                row.reason = entry.reason.strip()[:300] if status == _PAUSED else ""
+                self.timeline.append((position, LiveEvent.Kind.STATUS, status, row.reason, entry.at))
+            if entry.at > row.last_seen_at:
+                row.last_seen_at = entry.at
+            # Back in contact if heard from within the silence interval (a late, old report is not), or
+            # no longer watched (closed).
+            if row.unreachable_since is not None and (
+                row.last_seen_at >= silence_cutoff or row.status not in _WATCHED
+            ):
+                row.unreachable_since = None
+                self.timeline.append((position, LiveEvent.Kind.RETURNED, row.status, "", entry.at))
+            self.accepted += 1
+
+    def changed(self) -> bool:
+        return self.row is not None and self.row.values() != self.before
+
+    def move_tallies(self, deltas: dict[int, list[int]]) -> None:
+        """What the station's row changed in its county's tallies (its status, unreachable or not)."""
+        assert self.row is not None
+        old_status, new_status = self.before[0], self.row.status
+        old_silent, new_silent = self.before[4] is not None, self.row.unreachable_since is not None
+        if old_status != new_status:
+            _live_deltas(deltas, self.county_id, old_status, new_status)
+        if old_silent != new_silent:
+            _county_deltas(deltas, self.county_id)[_UNREACHABLE] += 1 if new_silent else -1
+
+
+def _insert_live_rows(event: ElectionEvent, stations: Sequence[_StationReports]) -> set[int]:
+    """Insert the first rows of these stations, in station order; the stations whose row was inserted.
+
+    A station whose row a concurrent batch made meanwhile is left out (that batch's row stays); the
+    insert waits for that batch to end first.
+    """
+    table = connection.ops.quote_name(StationLive._meta.db_table)
+    columns = ("event_id", "station_id", "province_id", "county_id", *_LIVE_ROW_COLUMNS)
+    made: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(stations), 1000):
+            part = stations[start : start + 1000]
+            rows = [
+                (event.pk, s.station_id, s.province_id, s.county_id, *s.row.values()) for s in part if s.row
+            ]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest("
+                    "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], "
+                    "%s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
+                    "ON CONFLICT (event_id, station_id) DO NOTHING RETURNING station_id",
+                    [list(column) for column in zip(*rows, strict=True)],
+                )
+            else:
+                adapt = connection.ops.adapt_datetimefield_value
+                marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(rows))} "
+                    "ON CONFLICT (event_id, station_id) DO NOTHING RETURNING station_id",
+                    [
+                        value
+                        for row in rows
+                        for value in (*row[:6], adapt(row[6]), adapt(row[7]), adapt(row[8]))
+                    ],
+                )
+            made.update(station_id for (station_id,) in cursor.fetchall())
+    return made
 
 
 def live_updates_apply(
@@ -571,6 +823,10 @@ def live_updates_apply(
     A report is refused for an unknown station or one outside the sender's jurisdiction, a time
     too far ahead of the server's clock, or an impossible move (closed -> opened). A station heard
     from again after it was marked unreachable is back in contact.
+
+    Concurrent batches: a station's first row is inserted as its reports leave it (in station order,
+    before any row is locked; a row a concurrent batch made first is then read and locked like the
+    others), the rows already there are locked in station order, the tallies in county order.
     """
     jurisdiction = require(actor, Capability.EDIT)
     now = now or timezone.now()
@@ -582,147 +838,101 @@ def live_updates_apply(
     )
     codes = {entry.station_code for entry in entries}
     with unscoped(), transaction.atomic():
-        stations = {
-            code: (pk, county_id, province_id)
-            for code, pk, county_id, province_id in PollingStation.objects.filter(code__in=codes).values_list(
-                "code", "pk", "county_id", "county__province_id"
-            )
-        }
-        # Every station reported on gets its row first (a blank "not opened" one, dated before any
-        # report, so it never makes a later report look old), ignoring rows a concurrent batch made;
-        # then the rows are locked in station order, so two batches never wait on each other in a cycle.
-        own = {
-            pk: (county_id, province_id)
-            for pk, county_id, province_id in stations.values()
-            if jurisdiction.covers(Jurisdiction(province_id=province_id, county_id=county_id))
-        }
-        StationLive.objects.bulk_create(
-            [
-                StationLive(
-                    event=event,
-                    station_id=pk,
-                    province_id=province_id,
-                    county_id=county_id,
-                    status_at=earliest_allowed,
-                    last_seen_at=earliest_allowed,
+        covered: dict[int, bool] = {}  # per county: within the sender's jurisdiction?
+        stations: dict[str, tuple[int, int, int]] = {}  # code -> (pk, county_id, province_id)
+        for code, pk, county_id, province_id in PollingStation.objects.filter(code__in=codes).values_list(
+            "code", "pk", "county_id", "county__province_id"
+        ):
+            inside = covered.get(county_id)
+            if inside is None:
+                inside = covered[county_id] = jurisdiction.covers(
+                    Jurisdiction(province_id=province_id, county_id=county_id)
                 )
-                for pk, (county_id, province_id) in sorted(own.items())
-            ],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
-        live = {
-            row.station_id: row
-            for row in StationLive.objects.select_for_update()
-            .filter(event=event, station_id__in=list(own))
-            .order_by("station_id")
-        }
-        deltas: Counter[tuple[int, int, str]] = Counter()
-        touched: dict[int, StationLive] = {}
-        timeline: list[LiveEvent] = []
-        # Apply each station's reports in time order, whatever order the batch lists them in.
-        order = sorted(range(len(entries)), key=lambda i: (entries[i].at, i))
-        for position in order:
+            if inside:
+                stations[code] = (pk, county_id, province_id)
+        # Each station's reports in time order, whatever order the batch lists them in.
+        reported: dict[int, _StationReports] = {}
+        for position in sorted(range(len(entries)), key=lambda i: (entries[i].at, i)):
             entry = entries[position]
             found = stations.get(entry.station_code)
-            if found is None or not jurisdiction.covers(
-                Jurisdiction(province_id=found[2], county_id=found[1])
-            ):
+            if found is None:
                 result.errors[position] = {
                     "station_code": _("Unknown station, or one outside your jurisdiction.")
                 }
-                continue
-            if entry.at > latest_allowed:
+            elif entry.at > latest_allowed:
                 result.errors[position] = {"at": _("The time is ahead of the server's clock.")}
-                continue
-            if entry.at < earliest_allowed:
+            elif entry.at < earliest_allowed:
                 result.errors[position] = {"at": _("The time is before the election.")}
-                continue
-            station_id, county_id, province_id = found
-            row = live.get(station_id)
-            if row is None:  # a concurrent batch removed the blank row we meant to use: make it again
-                row, _created = StationLive.objects.select_for_update().get_or_create(
-                    event=event,
-                    station_id=station_id,
-                    defaults={
-                        "province_id": province_id,
-                        "county_id": county_id,
-                        "status_at": earliest_allowed,
-                        "last_seen_at": earliest_allowed,
-                    },
-                )
-                live[station_id] = row
-            status = entry.status
-            if status is not None and status != row.status:
-                if status not in LiveStatus.values:
-                    result.errors[position] = {"status": _("Unknown status.")}
-                    continue
-                if status not in LIVE_MOVES[LiveStatus(row.status)]:
-                    result.errors[position] = {
-                        "status": _("A station cannot go from %(old)s to %(new)s.")
-                        % {"old": row.status, "new": status}
+            else:
+                station_id, county_id, province_id = found
+                station = reported.get(station_id)
+                if station is None:
+                    station = reported[station_id] = _StationReports(station_id, county_id, province_id, [])
+                station.positions.append(position)
+        # The rows already there, locked in station order. If some stations have none yet, those locks
+        # are let go again (the savepoint is rolled back): the missing rows are inserted first, then
+        # all are locked, so that inserting never waits while holding a lock another batch waits for.
+        ids = sorted(reported)
+        live: dict[int, _LiveRow] = {}
+        existing: set[int] = set()  # stations whose rows were let go
+        if ids:
+            try:
+                with transaction.atomic():
+                    live = _lock_live_rows(event, ids)
+                    if live and len(live) < len(ids):
+                        raise _LocksReleasedError
+            except _LocksReleasedError:
+                existing, live = set(live), {}
+        # A station's first reports: its row is made as they leave a blank one ("not opened", dated
+        # before any report). A station none of whose reports was accepted gets no row.
+        first = [reported[i] for i in ids if i not in live and i not in existing]
+        for station in first:
+            station.apply(
+                _LiveRow(0, _NOT_OPENED, "", earliest_allowed, earliest_allowed, None),
+                entries,
+                silence_cutoff,
+            )
+        first = [station for station in first if station.accepted]
+        made = _insert_live_rows(event, first) if first else set()
+        # The rows let go above, and those a concurrent batch made first (read as it left them).
+        relock = sorted(existing.union(s.station_id for s in first if s.station_id not in made))
+        if relock:
+            live.update(_lock_live_rows(event, relock))
+            for station_id in relock:
+                if station_id not in live:  # deleted meanwhile (with its station or event): as if unknown
+                    station = reported[station_id]
+                    station.row, station.accepted, station.timeline = None, 0, []
+                    station.errors = {
+                        position: {"station_code": _("Unknown station, or one outside your jurisdiction.")}
+                        for position in station.positions
                     }
-                    continue
-                if entry.at < row.status_at:
-                    result.errors[position] = {"at": _("Older than the station's current status.")}
-                    continue
-                if status == LiveStatus.PAUSED and not entry.reason.strip():
-                    result.errors[position] = {"reason": _("Give the reason for pausing.")}
-                    continue
-                _live_deltas(deltas, province_id, county_id, row.status, status)
-                row.status, row.status_at = status, entry.at
-                row.reason = entry.reason.strip()[:300] if status == LiveStatus.PAUSED else ""
-                timeline.append(
-                    LiveEvent(
-                        event=event,
-                        station_id=station_id,
-                        province_id=province_id,
-                        county_id=county_id,
-                        kind=LiveEvent.Kind.STATUS,
-                        status=status,
-                        reason=row.reason,
-                        at=entry.at,
-                    )
+        for station_id, row in live.items():
+            reported[station_id].apply(row, entries, silence_cutoff)
+        # Only the rows a report changed are written (a repeated heartbeat changes nothing).
+        _write_live_rows([row for station_id, row in sorted(live.items()) if reported[station_id].changed()])
+        deltas: dict[int, list[int]] = {}
+        timeline: list[tuple[dt.datetime, int, LiveEvent]] = []
+        for station in reported.values():
+            result.errors.update(station.errors)
+            if not station.accepted or station.row is None:
+                continue
+            result.accepted += station.accepted
+            station.move_tallies(deltas)
+            for position, kind, status, reason, at in station.timeline:
+                line = LiveEvent(
+                    event=event,
+                    station_id=station.station_id,
+                    province_id=station.province_id,
+                    county_id=station.county_id,
+                    kind=kind,
+                    status=status,
+                    reason=reason,
+                    at=at,
                 )
-            row.last_seen_at = max(row.last_seen_at, entry.at)
-            # Back in contact if heard from within the silence interval (a late, old report is not), or
-            # no longer watched (closed).
-            if row.unreachable_since is not None and (
-                row.last_seen_at >= silence_cutoff or row.status not in WATCHED_STATUSES
-            ):
-                row.unreachable_since = None
-                deltas[(province_id, county_id, "unreachable")] -= 1
-                timeline.append(
-                    LiveEvent(
-                        event=event,
-                        station_id=station_id,
-                        province_id=province_id,
-                        county_id=county_id,
-                        kind=LiveEvent.Kind.RETURNED,
-                        status=row.status,
-                        at=entry.at,
-                    )
-                )
-            touched[station_id] = row
-            result.accepted += 1
-        # A blank row no accepted report used is as if absent: a refused report leaves nothing behind.
-        blank = [station_id for station_id in live if station_id not in touched]
-        if blank:
-            StationLive.objects.filter(
-                event=event,
-                station_id__in=blank,
-                status=LiveStatus.NOT_OPENED,
-                status_at=earliest_allowed,
-                last_seen_at=earliest_allowed,
-                unreachable_since__isnull=True,
-            ).delete()
-        StationLive.objects.bulk_update(
-            [touched[station_id] for station_id in sorted(touched)],
-            ["status", "reason", "status_at", "last_seen_at", "unreachable_since"],
-            batch_size=1000,
-        )
-        LiveEvent.objects.bulk_create(timeline, batch_size=1000)
-        _move_live_tallies(event, deltas)
+                timeline.append((at, position, line))
+        timeline.sort(key=lambda t: (t[0], t[1]))
+        LiveEvent.objects.bulk_create([line for _at, _position, line in timeline], batch_size=1000)
+        _move_live_tallies(event, {s.county_id: s.province_id for s in reported.values()}, deltas)
         if result.accepted and not ReadinessCounty.objects.filter(event=event).exists():
             readiness_stations_recount(event=event)  # the live counts need each county's stations
         if result.accepted:
@@ -735,7 +945,7 @@ def live_updates_apply(
                 after={
                     "accepted": result.accepted,
                     "refused": len(result.errors),
-                    "status_changes": sum(1 for e in timeline if e.kind == LiveEvent.Kind.STATUS),
+                    "status_changes": sum(1 for *_k, line in timeline if line.kind == LiveEvent.Kind.STATUS),
                 },
                 province_id=jurisdiction.province_id,
                 county_id=jurisdiction.county_id,
@@ -757,43 +967,49 @@ def stations_mark_unreachable(*, now: dt.datetime | None = None) -> int:
         for event in events:
             with transaction.atomic():
                 silent = list(
-                    StationLive.objects.select_for_update(skip_locked=True).filter(
+                    StationLive.objects.select_for_update(skip_locked=True)
+                    .filter(
                         event=event,
                         unreachable_since__isnull=True,
                         status__in=WATCHED_STATUSES,
                         last_seen_at__lt=cutoff,
                     )
+                    .order_by("station_id")
+                    .values_list("pk", "station_id", "province_id", "county_id", "status")
                 )
                 if not silent:
                     continue
-                deltas: Counter[tuple[int, int, str]] = Counter()
-                for row in silent:
-                    row.unreachable_since = now
-                    deltas[(row.province_id, row.county_id, "unreachable")] += 1
-                StationLive.objects.bulk_update(silent, ["unreachable_since"], batch_size=1000)
+                deltas: dict[int, list[int]] = {}
+                provinces: dict[int, int] = {}
+                for _pk, _station_id, province_id, county_id, _status in silent:
+                    _county_deltas(deltas, county_id)[_UNREACHABLE] += 1
+                    provinces[county_id] = province_id
+                ids = [pk for pk, *_rest in silent]
+                for start in range(0, len(ids), 1000):
+                    StationLive.objects.filter(pk__in=ids[start : start + 1000]).update(unreachable_since=now)
                 LiveEvent.objects.bulk_create(
                     [
                         LiveEvent(
                             event=event,
-                            station_id=row.station_id,
-                            province_id=row.province_id,
-                            county_id=row.county_id,
+                            station_id=station_id,
+                            province_id=province_id,
+                            county_id=county_id,
                             kind=LiveEvent.Kind.UNREACHABLE,
-                            status=row.status,
+                            status=status,
                             at=now,
                         )
-                        for row in silent
+                        for _pk, station_id, province_id, county_id, status in silent
                     ],
                     batch_size=1000,
                 )
-                _move_live_tallies(event, deltas)
+                _move_live_tallies(event, provinces, deltas)
                 audit_record(
                     actor=None,
                     action=AuditAction.UPDATE,
                     entity_type="readiness.StationLive",
                     entity_id=str(event.pk),
                     entity_label=f"{len(silent)} stations unreachable",
-                    after={"unreachable": [row.station_id for row in silent[:100]], "count": len(silent)},
+                    after={"unreachable": [row[1] for row in silent[:100]], "count": len(silent)},
                 )
                 marked += len(silent)
     return marked

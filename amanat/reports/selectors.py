@@ -12,6 +12,7 @@ from amanat.committees.selectors import action_item_mine_for, action_item_overdu
 from amanat.elections.models import ElectionEvent
 from amanat.geography.models import County, Province
 from amanat.geography.selectors import GeographyCounts, county_get_for, geography_counts_for, province_get_for
+from amanat.incidents.selectors import incident_counts_for
 from amanat.readiness.selectors import live_counts_for, readiness_rollup_for
 from amanat.risks.models import Atlas, SecurityLevel
 from amanat.risks.selectors import atlas_find_for, classification_get_for, level_counts_for, review_queue_for
@@ -39,6 +40,7 @@ class Dashboard:
     readiness_at_risk: int = 0
     live_unreachable: int | None = None
     level_counts: list[tuple[str, str, int]] = field(default_factory=list)
+    incidents: dict[str, int] = field(default_factory=dict)
 
 
 def dashboard_for(*, user: Any, event: ElectionEvent | None) -> Dashboard:
@@ -100,4 +102,5 @@ def dashboard_for(*, user: Any, event: ElectionEvent | None) -> Dashboard:
         readiness_percent=readiness_percent,
         readiness_at_risk=at_risk,
         live_unreachable=unreachable,
+        incidents=incident_counts_for(user=user),
     )

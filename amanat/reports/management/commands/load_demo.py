@@ -29,6 +29,8 @@ from amanat.committees.services import (
 from amanat.elections.models import ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.geography.models import County, PollingStation, Province
+from amanat.incidents import services as incident_services
+from amanat.incidents.models import Incident, IncidentCategory
 from amanat.readiness.models import ReadinessItem
 from amanat.readiness.services import ReadinessRow, readiness_items_create_defaults, readiness_upload
 from amanat.risks.models import Atlas, CountyClassification, RiskCategory, SecurityLevel
@@ -114,6 +116,7 @@ class Command(BaseCommand):
             self._committees(admin, event, county, county_org)
             self._atlas(admin, event, province, county)
             self._readiness(admin, event, province)
+            self._incidents(admin, province, county)
         self.stdout.write(self.style.SUCCESS("demo data ready"))
         self.stdout.write(
             f"logins (password for all: {DEMO_PASSWORD}):\n"
@@ -413,3 +416,93 @@ class Command(BaseCommand):
                 continue
             rows.append(ReadinessRow(line, code, item, status, "داده نمایشی" if status == "done" else ""))
         readiness_upload(actor=admin, event=event, rows=rows, source="demo (synthetic)")
+
+    def _incidents(self, admin: User, province: Province, county: County) -> None:
+        """SYNTHETIC reports in the demo county and its province, at every step of handling.
+
+        Each has a fixed idempotency key; running the command again leaves them as they are.
+        """
+        if Incident.objects.filter(idempotency_key__startswith="demo-incident-").exists():
+            return
+        police = Organisation.objects.filter(county=county, kind=OrganisationKind.POLICE).first()
+        governorate = Organisation.objects.filter(county=county, kind=OrganisationKind.GOVERNORATE).first()
+        chair = User.objects.get(username="province")
+        now = timezone.now()
+        picker = random.Random(1405)
+        stations = list(PollingStation.objects.filter(county=county).order_by("code")[:20])
+        others = list(County.objects.filter(province=province).exclude(pk=county.pk).order_by("code")[:6])
+        plans = [
+            # (category, description, steps)
+            (
+                "vote-buying",
+                "گزارش توزیع کارت هدیه میان رأی‌دهندگان در نزدیکی شعبه",
+                ["triage", "assign", "start", "refer"],
+            ),
+            (
+                "campaigning-at-station",
+                "نصب پوستر تبلیغاتی در فاصلهٔ کمتر از حد مجاز از شعبه",
+                ["triage", "assign", "start", "resolve", "close"],
+            ),
+            (
+                "equipment-failure",
+                "دستگاه احراز هویت شعبه روشن نمی‌شود",
+                ["triage", "assign", "start", "resolve"],
+            ),
+            ("outage", "قطع برق محله و خاموشی تجهیزات شعبه به مدت ۲۰ دقیقه", ["triage", "assign"]),
+            ("observer-obstruction", "جلوگیری از ورود ناظر معرفی‌شده به محل شعبه", ["triage"]),
+            ("procedural-error", "ثبت نشدن ساعت شروع رأی‌گیری در صورت‌جلسه", []),
+            ("intimidation", "تهدید لفظی یکی از عوامل اجرایی شعبه", ["triage", "assign", "start"]),
+            ("cyber-attack", "تلاش‌های مکرر ورود ناموفق به سامانهٔ شمارش", ["triage", "assign"]),
+        ]
+        for number in range(24):
+            category, description, steps = plans[number % len(plans)]
+            station = stations[number % len(stations)] if stations and number % 8 != 5 else None
+            place = county if station is not None or not others else others[number % len(others)]
+            report = incident_services.ReportInput(
+                category_code=category,
+                occurred_at=now - dt.timedelta(hours=picker.randint(2, 240)),
+                description=f"{description} (داده نمایشی)",
+                station_code=station.code if station is not None else "",
+                county_code=place.code,
+                address="" if station is not None else "نشانی نمایشی",
+                idempotency_key=f"demo-incident-{number}",
+            )
+            result = incident_services.incident_report(actor=admin, report=report, now=now)
+            if not result.created:
+                continue
+            incident = result.incident
+            for step in steps:
+                if step == "triage":
+                    incident = incident_services.incident_triage(actor=admin, incident=incident)
+                elif step == "assign":
+                    organisation = police if category in {"vote-buying", "intimidation"} else governorate
+                    if organisation is None or incident.county_id != county.pk:
+                        break
+                    incident = incident_services.incident_assign(
+                        actor=admin, incident=incident, organisation=organisation
+                    )
+                elif step == "start":
+                    incident = incident_services.incident_start(actor=admin, incident=incident)
+                elif step == "refer":
+                    incident = incident_services.incident_refer(
+                        actor=admin,
+                        incident=incident,
+                        authority="دادسرای عمومی و انقلاب",
+                        case_number=f"۱۴۰۵-{number:04d}",
+                    )
+                elif step == "resolve":
+                    incident = incident_services.incident_resolve(
+                        actor=admin, incident=incident, resolution="رسیدگی و رفع شد (داده نمایشی)"
+                    )
+                elif step == "close":
+                    incident = incident_services.incident_close(actor=chair, incident=incident)
+        if stations and not Incident.objects.filter(channel="public").exists():
+            incident_services.incident_report_public(
+                county=county,
+                station_code=stations[0].code,
+                category=IncidentCategory.objects.get(code="campaigning-at-station"),
+                occurred_at=now - dt.timedelta(hours=3),
+                description="توزیع بروشور تبلیغاتی در صف رأی‌دهندگان (گزارش مردمی نمایشی)",
+                reporter_name="",
+                reporter_contact="",
+            )
