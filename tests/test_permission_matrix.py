@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -45,6 +46,8 @@ from amanat.committees.models import (
 from amanat.elections.models import Contest, ContestKind, ElectionEvent
 from amanat.elections.services import contest_add, election_event_create
 from amanat.geography.models import County, District, PollingStation
+from amanat.incidents import services as incident_services
+from amanat.incidents.models import Incident, IncidentCategory, IncidentEvidence
 from amanat.readiness import services as readiness_services
 from amanat.risks import services as risk_services
 from amanat.risks.models import Atlas, AtlasVersion, CountyDuty, DutyTemplate, Risk, RiskCategory
@@ -60,7 +63,15 @@ TARGETS = ("A1", "A2", "B1")
 # the JavaScript catalogue, static files, and the API (its operations come from the schema).
 SKIPPED_PREFIXES = ("admin/", "i18n/", "jsi18n/", "static/", "media/")
 # Pages anyone may use; test_public_pages checks them.
-PUBLIC_PAGES = {"accounts:login", "accounts:logout"}
+PUBLIC_PAGES = {
+    "accounts:login",
+    "accounts:logout",
+    # Citizens report incidents without an account (rate-limited, with a challenge).
+    "incidents:public_report",
+    "incidents:public_report_challenge",
+    "incidents:public_report_counties",
+    "incidents:public_report_done",
+}
 # The API's own views (schema, docs, root); test_api_schema_and_docs checks them.
 API_META_VIEWS = {"openapi-json", "openapi-view", "api-root"}
 
@@ -177,6 +188,41 @@ CAPABILITY_REQUIRED: dict[str, Requirement] = {
         )
         for op in ("level_decide", "past_election_record", "classification_run")
     },
+    # Incidents: reporting and handling need EDIT; closing and reopening APPROVE; the taxonomy is national.
+    **{
+        f"amanat_incidents_api_{op}": Capability.EDIT
+        for op in (
+            "intake_incident_report",
+            "intake_incident_report_batch",
+            "moves_incident_moderate",
+            "moves_incident_triage",
+            "moves_incident_assign",
+            "moves_incident_start",
+            "moves_incident_refer",
+            "moves_incident_resolve",
+            "moves_incident_reject",
+            "moves_incident_merge",
+            "moves_incident_comment",
+            "moves_incident_evidence",
+            "cases_incident_bulk",
+        )
+    },
+    "incidents:new": Capability.EDIT,
+    "incidents:bulk": Capability.EDIT,
+    "incidents:act": Capability.EDIT,
+    "incidents:absorb": Capability.EDIT,
+    "incidents:comment": Capability.EDIT,
+    "incidents:evidence-add": Capability.EDIT,
+    "incidents:categories": "can_manage_elections",
+    "incidents:category-edit": "can_manage_elections",
+    "incidents:category-toggle": "can_manage_elections",
+    "incidents:deadline-set": "can_manage_elections",
+    "amanat_incidents_api_moves_incident_close": Capability.APPROVE,
+    "amanat_incidents_api_moves_incident_reopen": Capability.APPROVE,
+    **{
+        f"amanat_incidents_api_taxonomy_{op}": "can_manage_elections"
+        for op in ("category_create", "category_update", "deadline_set")
+    },
 }
 
 # API writes whose role check is the service's own: the API answers its PermissionDenied with 403
@@ -219,6 +265,11 @@ ROLE_REFUSAL: dict[str, int] = {
             "amanat_readiness_api_live_reports",
         )
     },
+    **{
+        name: 403
+        for name, requirement in CAPABILITY_REQUIRED.items()
+        if name.startswith("amanat_incidents_api_")
+    },
 }
 
 # API operations whose target county is named in the body or the query rather than the path: the
@@ -232,6 +283,8 @@ BODY_TARGETS: dict[str, int] = {
     "amanat_risks_api_level_history": 404,
     "amanat_risks_api_duty_checklist": 404,
     "amanat_risks_api_past_election_list": 404,
+    # A report names its station in the body: another county's station is a bad field.
+    "amanat_incidents_api_intake_incident_report": 400,
 }
 
 # Writes that succeed once and are then refused by the target's new state with 400 (a second submission,
@@ -243,7 +296,29 @@ STATE_DEPENDENT = {
     "amanat_risks_api_risk_acceptance_approve",
     "amanat_risks_api_past_election_record",
     "amanat_risks_api_mitigation_add",
+    # A case moves once; the next persona allowed to move it finds it in its new state (or the matrix's
+    # new case is not in the state the move starts from, e.g. start before assignment).
+    *(
+        f"amanat_incidents_api_moves_incident_{move}"
+        for move in (
+            "moderate",
+            "triage",
+            "assign",
+            "start",
+            "refer",
+            "resolve",
+            "close",
+            "reopen",
+            "reject",
+            "merge",
+        )
+    ),
+    # A category's code can be taken once.
+    "amanat_incidents_api_taxonomy_category_create",
 }
+
+# Operations whose first success is not the lowest 2xx their schema lists (a replay answers 200).
+SUCCESS_STATUS: dict[str, int] = {"amanat_incidents_api_intake_incident_report": 201}
 
 # Query strings an operation needs, for the target county.
 SAMPLE_QUERIES: dict[str, Callable[["Matrix", str], dict[str, Any]]] = {
@@ -309,6 +384,10 @@ class Matrix:
     duties: dict[str, CountyDuty] = field(default_factory=dict)
     # The event's readiness checklist (national: every persona reads it).
     readiness_item: Any = None
+    # Incidents of each target county: a new case at its station, a second one to merge into, evidence.
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    duplicates: dict[str, Incident] = field(default_factory=dict)
+    evidence: dict[str, IncidentEvidence] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
 
     def page_client(self, persona: str) -> Client:
@@ -327,6 +406,8 @@ class Matrix:
 
 @pytest.fixture
 def matrix(
+    settings: Any,
+    tmp_path: Any,
     admin: User,
     world: World,
     national: User,
@@ -383,7 +464,45 @@ def matrix(
         actor=national, event=event, due_on=event.voting_day
     )
     built.readiness_item = m_items[0]
+    settings.EVIDENCE_ROOT = tmp_path / "evidence"
+    _build_incidents(built, national)
     return built
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def _incident_report(m: Matrix, code: str) -> dict[str, Any]:
+    occurred = timezone.now() - dt.timedelta(hours=1)
+    return {
+        "category": "vote-buying",
+        "station_code": m.stations[code].code,
+        "occurred_at": occurred.isoformat(),
+        "description": f"گزارش ماتریس {code}",
+    }
+
+
+def _build_incidents(m: Matrix, actor: User) -> None:
+    """In each target county: a new case at its station (with a photo), and a second case to merge into."""
+    for code in m.counties:
+        made = []
+        for n in range(2):
+            report = incident_services.ReportInput(
+                category_code="vote-buying",
+                occurred_at=timezone.now() - dt.timedelta(hours=1 + n),
+                description=f"گزارش ماتریس {code} {n}",
+                station_code=m.stations[code].code,
+            )
+            made.append(incident_services.incident_report(actor=actor, report=report).incident)
+        m.incidents[code], m.duplicates[code] = made
+        m.evidence[code] = incident_services.incident_evidence_add(
+            actor=actor,
+            incident=made[0],
+            uploads=[incident_services.EvidenceUpload("photo.png", SimpleUploadedFile("photo.png", PNG))],
+        )[0]
 
 
 def _build_atlases(m: Matrix, actor: User) -> None:
@@ -497,7 +616,7 @@ def _soon() -> dt.date:
 
 @dataclass(frozen=True)
 class Target:
-    value: int
+    value: int | str
     reaches: Callable[[User], bool]
 
 
@@ -561,6 +680,13 @@ KWARG_OBJECTS: dict[str, Callable[[Matrix, str], Target]] = {
     # Reference data of the atlas is national: everyone reads it.
     "category_id": lambda m, c: Target(RiskCategory.objects.order_by("pk").first().pk, _everyone),  # type: ignore[union-attr]
     "readiness_item_id": lambda m, c: Target(m.readiness_item.pk, _everyone),
+    # Incidents sit in their county; the incident taxonomy is national.
+    "incident_id": lambda m, c: Target(m.incidents[c].pk, _within(_county_j(m, c))),
+    "evidence_id": lambda m, c: Target(m.evidence[c].pk, _within(_county_j(m, c))),
+    "code": lambda m, c: Target("vote-buying", _everyone),
+    "incident_category_id": lambda m, c: Target(
+        IncidentCategory.objects.get(code="vote-buying").pk, _everyone
+    ),
     "template_id": lambda m, c: Target(
         DutyTemplate.objects.filter(level="sensitive").order_by("pk").first().pk,  # type: ignore[union-attr]
         _everyone,
@@ -653,6 +779,45 @@ def _readiness_bodies() -> dict[str, Callable[[Matrix, str], dict[str, Any]]]:
 
 
 SAMPLE_BODIES.update(_readiness_bodies())
+SAMPLE_BODIES.update(
+    {
+        "amanat_incidents_api_intake_incident_report": _incident_report,
+        "amanat_incidents_api_intake_incident_report_batch": lambda m, c: {
+            "reports": [_incident_report(m, c)]
+        },
+        "amanat_incidents_api_moves_incident_triage": lambda m, c: {"severity": "high"},
+        "amanat_incidents_api_moves_incident_assign": lambda m, c: {"organisation_id": m.organisations[c].pk},
+        "amanat_incidents_api_moves_incident_refer": lambda m, c: {
+            "authority": "دادسرا",
+            "case_number": "۱۲۳",
+        },
+        "amanat_incidents_api_moves_incident_resolve": lambda m, c: {"resolution": "رسیدگی شد"},
+        "amanat_incidents_api_moves_incident_close": lambda m, c: {"note": ""},
+        "amanat_incidents_api_moves_incident_reopen": lambda m, c: {"reason": "بازگشایی ماتریس"},
+        "amanat_incidents_api_moves_incident_reject": lambda m, c: {"reason": "رد ماتریس"},
+        "amanat_incidents_api_moves_incident_merge": lambda m, c: {
+            "into_id": m.duplicates[c].pk,
+            "reason": "تکراری",
+        },
+        "amanat_incidents_api_moves_incident_comment": lambda m, c: {"body": "یادداشت ماتریس"},
+        "amanat_incidents_api_cases_incident_bulk": lambda m, c: {
+            "action": "triage",
+            "ids": [m.incidents[code].pk for code in TARGETS],
+        },
+        "amanat_incidents_api_taxonomy_category_create": lambda m, c: {
+            "code": "matrix-incident",
+            "name": "دسته ماتریس",
+        },
+        "amanat_incidents_api_taxonomy_category_update": lambda m, c: {"name": "خرید و فروش رأی"},
+        "amanat_incidents_api_taxonomy_deadline_set": lambda m, c: {"severity": "low", "hours": 72},
+    }
+)
+# Multipart requests (files), by operationId: sent as a form instead of JSON.
+SAMPLE_FILES: dict[str, Callable[[Matrix, str], dict[str, Any]]] = {
+    "amanat_incidents_api_moves_incident_evidence": lambda m, c: {
+        "file": SimpleUploadedFile("photo.png", PNG, content_type="image/png")
+    },
+}
 
 
 def _risk_body() -> dict[str, Any]:
@@ -689,7 +854,7 @@ class Endpoint:
             return f"page {self.name}"
         return f"api {self.method.upper()} {self.route}"
 
-    def url(self, values: dict[str, int]) -> str:
+    def url(self, values: dict[str, int | str]) -> str:
         if self.kind == "page":
             return reverse(self.name, kwargs=values)
         return self.route.format(**values)
@@ -736,6 +901,13 @@ def _sample_body(schema: dict[str, Any], operation: dict[str, Any]) -> tuple[dic
     """A minimal valid JSON body for an operation, from its schema (required simple fields only)."""
     if "requestBody" not in operation:
         return None, ""
+    if "application/json" not in operation["requestBody"]["content"]:
+        if operation["operationId"] in SAMPLE_FILES:
+            return None, ""
+        return (
+            None,
+            "a non-JSON request body: add its files to SAMPLE_FILES in tests/test_permission_matrix.py",
+        )
     body_schema = _resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
     body = {}
     for name in body_schema.get("required", []):
@@ -766,7 +938,7 @@ def _api_endpoints() -> list[Endpoint]:
                     method,
                     path,
                     kwargs,
-                    success=successes[0] if successes else 200,
+                    success=SUCCESS_STATUS.get(operation["operationId"], successes[0] if successes else 200),
                     body=body,
                     problem=problem,
                 )
@@ -785,6 +957,9 @@ def _send(
 ) -> tuple[Any, str]:
     if endpoint.kind == "api":
         client = m.api_client(persona)
+        files = SAMPLE_FILES.get(endpoint.name)
+        if files is not None:
+            return client.post(url, files(m, target or "A1")), endpoint.method
         sample = SAMPLE_BODIES.get(endpoint.name)
         body = sample(m, target or "A1") if sample is not None else endpoint.body
         if body is None:
@@ -850,7 +1025,19 @@ def _check(endpoint: Endpoint, m: Matrix, persona: str, target: str | None) -> s
     reached = all(obj.reaches(user) for obj in objects.values())
     unreached = BODY_TARGETS.get(endpoint.name, 404)
     if refusal != 404 and not reached:  # the object is looked up before the role is checked
-        return None if status == unreached else f"{where}, expected {unreached} (outside the persona's reach)"
+        if status == unreached:
+            return None
+        # A county named in the body may be checked after the role: then the role's refusal is right too.
+        role_first = (
+            endpoint.name in BODY_TARGETS
+            and capability is not None
+            and not _allowed(user, capability, m, target)
+        )
+        return (
+            None
+            if role_first and status == refusal
+            else f"{where}, expected {unreached} (outside the persona's reach)"
+        )
     if capability is not None and not _allowed(user, capability, m, target):
         needs = capability if isinstance(capability, str) else "its role rule"
         return None if status == refusal else f"{where}, expected {refusal} (needs the {needs} capability)"
@@ -968,6 +1155,8 @@ def test_every_listed_endpoint_exists() -> None:
     assert not set(CAPABILITY_REQUIRED) - names
     assert not set(ROLE_REFUSAL) - names
     assert not set(SAMPLE_BODIES) - names
+    assert not set(SAMPLE_FILES) - names
+    assert not set(SUCCESS_STATUS) - names
     assert not set(BODY_TARGETS) - names
     assert not set(SAMPLE_QUERIES) - names
     assert not STATE_DEPENDENT - names

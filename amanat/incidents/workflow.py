@@ -68,6 +68,12 @@ def actions_from(source: str) -> list[Action]:
     return [t.action for t in TRANSITIONS if t.source == source]
 
 
+def may_ever(user: Any, action: str) -> bool:
+    """Whether the user's role grants this action from at least one state (else refuse before looking
+    at the case's state: a role that may never do it hears so, not that the state is wrong)."""
+    return any(user.can(t.capability) for t in TRANSITIONS if t.action == action)
+
+
 def refusal(user: Any, transition: Transition, assigned_organisation_id: int | None) -> str | None:
     """Why this user may not make this transition on a case assigned as given (None when they may).
 

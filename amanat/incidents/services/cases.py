@@ -40,7 +40,7 @@ from amanat.incidents.services.intake import (
     MAX_EVIDENCE_FILES as MAX_EVIDENCE_FILES,
 )
 from amanat.incidents.services.taxonomy import deadline_hours
-from amanat.incidents.workflow import Action, Transition, refusal, transition_for
+from amanat.incidents.workflow import Action, Transition, may_ever, refusal, transition_for
 from amanat.persian import normalize
 from amanat.scoping import jurisdiction_of, unscoped
 
@@ -55,6 +55,8 @@ def _authorise(actor: Any, incident: Incident, action: Action) -> Transition:
     jurisdiction = jurisdiction_of(actor)
     if not jurisdiction.covers(incident.jurisdiction):
         raise PermissionDenied("outside your jurisdiction")
+    if not may_ever(actor, action):
+        raise PermissionDenied(f"your role may not {action} cases")
     transition = transition_for(action, incident.state)
     if transition is None:
         message = _("A case that is %(state)s cannot be %(action)s.") % {

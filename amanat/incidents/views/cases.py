@@ -81,9 +81,9 @@ EVIDENCE_CLOSED_STATES = {IncidentState.CLOSED, IncidentState.MERGED, IncidentSt
 
 
 def _require_edit(user: Any) -> None:
-    """Refuse (403) a caller whose role does not record incidents; the object was found first."""
+    """Refuse a caller whose role does not record incidents: the page is not there for them (404)."""
     if not user.can(Capability.EDIT):
-        raise PermissionDenied
+        raise Http404
 
 
 def _htmx(request: HttpRequest) -> bool:

@@ -30,7 +30,7 @@ from amanat.incidents.models import IncidentCategory, Severity
 
 def _require_national_administrator(user: Any) -> None:
     if not (user.can(Capability.ADMINISTER) and user.jurisdiction.level == "national"):
-        raise PermissionDenied
+        raise Http404
 
 
 def _category(user: Any, category_id: int) -> IncidentCategory:
@@ -101,9 +101,9 @@ def categories(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
+def category_edit(request: HttpRequest, incident_category_id: int) -> HttpResponse:
     user: Any = request.user
-    category = _category(user, category_id)
+    category = _category(user, incident_category_id)
     _require_national_administrator(user)
     if request.method != "POST":
         form = CategoryEditForm(
@@ -130,10 +130,10 @@ def category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def category_toggle(request: HttpRequest, category_id: int) -> HttpResponse:
+def category_toggle(request: HttpRequest, incident_category_id: int) -> HttpResponse:
     """Retire a category in use, or restore a retired one."""
     user: Any = request.user
-    category = _category(user, category_id)
+    category = _category(user, incident_category_id)
     _require_national_administrator(user)
     services.incident_category_update(actor=user, category=category, is_active=not category.is_active)
     if category.is_active:
@@ -162,7 +162,7 @@ def deadline_set(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("categories/", categories, name="categories"),
-    path("categories/<int:category_id>/", category_edit, name="category-edit"),
-    path("categories/<int:category_id>/active/", category_toggle, name="category-toggle"),
+    path("categories/<int:incident_category_id>/", category_edit, name="category-edit"),
+    path("categories/<int:incident_category_id>/active/", category_toggle, name="category-toggle"),
     path("deadlines/", deadline_set, name="deadline-set"),
 ]

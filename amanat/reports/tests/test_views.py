@@ -168,8 +168,8 @@ def test_home_queries_are_bounded(
     client = client_for(county_user)
     client.get("/")
     # Session, user, event, geography counts, committee work (next meeting, overdue, mine), the atlas and
-    # security level, the readiness checklist, notifications.
-    with django_assert_max_num_queries(19) as few:
+    # security level, the readiness checklist, the incident counts (one aggregate), notifications.
+    with django_assert_max_num_queries(20) as few:
         client.get("/")
     station_generate(actor=admin, total=200, seed=4)
 
@@ -240,3 +240,39 @@ def test_home_shows_station_readiness_and_silent_stations_on_voting_day(
     assert (dashboard.readiness_percent, dashboard.readiness_at_risk) == (6.2, 15)
     assert dashboard.live_unreachable == 1
     assert f'class="card alert" href="{reverse("readiness:live")}"' in page.content.decode()
+
+
+def test_home_counts_the_open_overdue_and_unmoderated_incidents(
+    county_user: User, outsider: User, world: World
+) -> None:
+    from amanat.incidents import services as incident_services
+    from amanat.incidents.models import IncidentCategory
+
+    now = timezone.now()
+    report = incident_services.ReportInput(
+        category_code="violence",
+        occurred_at=now - dt.timedelta(hours=5),
+        description="درگیری در صف شعبه",
+        station_code="A1-001",
+    )
+    # Reported four hours ago: a critical case (two hours to deal with it) is past its deadline.
+    incident_services.incident_report(actor=county_user, report=report, now=now - dt.timedelta(hours=4))
+    incident_services.incident_report_public(
+        county=world.county_a1,
+        station_code="A1-002",
+        category=IncidentCategory.objects.get(code="vote-buying"),
+        occurred_at=now - dt.timedelta(hours=1),
+        description="گزارش مردمی",
+    )
+
+    def figures(user: User) -> list[str]:
+        section = re.search(r'<section class="cards" id="incidents">(.*?)</section>', _home(user), re.S)
+        assert section is not None
+        return re.findall(r'<div class="figure">([^<]*)</div>', section.group(1))
+
+    assert figures(county_user) == ["۲", "۱", "۱"]  # open (both), past deadline, awaiting moderation
+    assert figures(outsider) == ["۰", "۰", "۰"]
+
+
+def _home(user: User) -> str:
+    return client_for(user).get("/").content.decode()
