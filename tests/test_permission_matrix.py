@@ -18,6 +18,7 @@ and no successful answer may mention a station or county the persona cannot reac
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -1108,7 +1109,7 @@ def test_every_api_url_is_an_operation_in_the_schema() -> None:
     for route, name, _entry in _walk(get_resolver()):
         if not name.startswith(_api_namespace() + ":") or name.split(":", 1)[1] in API_META_VIEWS:
             continue
-        as_template = route.replace("<", "{").replace(">", "}")
+        as_template = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)  # <int:id> -> {id}
         if as_template not in schema_paths:
             missing.append(route)
 
