@@ -15,7 +15,7 @@ from typing import Any
 import jdatetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -38,7 +38,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("channel", gettext_lazy("Channel")),
     ("organisation", gettext_lazy("Assigned organisation")),
     ("deadline", gettext_lazy("Deadline")),
-    ("overdue", gettext_lazy("Overdue")),
+    ("overdue", pgettext_lazy("incident export", "Past deadline")),
     ("resolved", gettext_lazy("Resolved")),
     ("referral_case_number", gettext_lazy("Judiciary case number")),
     ("description", gettext_lazy("Description")),

@@ -33,7 +33,7 @@ HEADER = [
     "Channel",
     "Assigned organisation",
     "Deadline",
-    "Overdue",
+    "Past deadline",
     "Resolved",
     "Judiciary case number",
     "Description",
@@ -119,7 +119,7 @@ def test_the_xlsx_holds_the_same_rows_with_real_times(
     by_id = {row[0]: dict(zip(HEADER, row, strict=True)) for row in rows[1:]}
     assert set(by_id) == {referred.pk, late.pk}
     assert isinstance(by_id[late.pk]["Received"], dt.datetime)
-    assert by_id[late.pk]["Overdue"] == "yes" and by_id[referred.pk]["Overdue"] in (None, "")
+    assert by_id[late.pk]["Past deadline"] == "yes" and by_id[referred.pk]["Past deadline"] in (None, "")
     assert by_id[referred.pk]["Judiciary case number"] == "۱۴۰۵-۱۲۳"
     assert by_id[referred.pk]["Assigned organisation"] == "فرمانداری الف۱"
 

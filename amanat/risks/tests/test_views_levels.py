@@ -129,7 +129,7 @@ def test_card_shows_key_facts_heat_map_and_top_risks(
     assert "City councils" in body  # the contest held in the county
     assert "انتخابات شوراهای دوره ششم" in body and "Annulled" in body
     assert "3 serious incidents" in body
-    assert "Recorded here once the incidents module exists." in body
+    assert f'href="/incidents/?county={world.county_a1.pk}"' in body  # the county's incident cases
     # The heat map: highest likelihood on top, impact left to right, counts and band names.
     heat = response.context["heat"]
     assert [row[0].likelihood for row in heat] == [5, 4, 3, 2, 1]
