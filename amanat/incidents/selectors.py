@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from amanat.accounts.models import Organisation, User
+from amanat.geography.models import County, PollingStation, Province
 from amanat.incidents.models import (
     DONE_STATES,
     OPEN_STATES,
@@ -28,7 +30,7 @@ from amanat.incidents.models import (
 from amanat.incidents.search import search_filter
 from amanat.incidents.workflow import TRANSITIONS, Action, refusal
 from amanat.persian import normalize
-from amanat.scoping import jurisdiction_of, scoped_to
+from amanat.scoping import jurisdiction_of, scoped_to, unscoped
 
 
 def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
@@ -137,14 +139,31 @@ def _filtered(
     return incidents
 
 
+def _list_related() -> list[Prefetch]:
+    """The rows a list shows beside each case, fetched for the page only.
+
+    Joining them before ORDER BY ... LIMIT let PostgreSQL, misjudging how many cases a search matches,
+    join every match before cutting the page (bench_incidents: 650 ms instead of 46 ms). They are
+    read unscoped because they belong to cases already scoped (a national organisation handling a
+    county's case, say).
+    """
+    with unscoped():
+        return [
+            Prefetch("category", IncidentCategory.objects.all()),
+            Prefetch("county", County.objects.all()),
+            Prefetch("province", Province.objects.all()),
+            Prefetch("station", PollingStation.objects.all()),
+            Prefetch("assigned_organisation", Organisation.objects.all()),
+            Prefetch("assignee", User.objects.all()),
+        ]
+
+
 def incident_list_for(
     *, user: Any, filters: IncidentFilters | None = None, now: dt.datetime | None = None
 ) -> QuerySet[Incident]:
     """Cases within the caller's jurisdiction, newest first, narrowed by the filters and full-text search."""
     with scoped_to(user):
-        incidents = Incident.objects.select_related(
-            "category", "county", "province", "station", "assigned_organisation", "assignee"
-        )
+        incidents = Incident.objects.prefetch_related(*_list_related())
         return _filtered(incidents, filters or IncidentFilters(), now or timezone.now()).order_by(
             "-received_at", "-id"
         )

@@ -917,3 +917,24 @@ def test_pages_show_nothing_of_counties_out_of_reach(
 
     for marker in ("B1-001", "B1-002", world.county_b1.name, world.county_a2.name, "A2-001"):
         assert marker not in body, (url, marker)
+
+
+def test_a_long_list_counts_only_up_to_its_limit(
+    file_report: Callable[..., Incident], county_user: User, monkeypatch: Any
+) -> None:
+    from amanat.incidents.views import cases as case_views
+
+    for n in range(4):
+        file_report(description=f"گزارش شماره {n}")
+    monkeypatch.setattr(case_views, "LIST_COUNT_LIMIT", 2)
+
+    response = english_client(county_user).get("/incidents/")
+
+    page = response.context["page"]
+    assert page.paginator.count == 3  # counted up to the limit and one more, never all four
+    assert page.paginator.count_is_capped
+    assert "More than 2" in response.content.decode()
+    monkeypatch.setattr(case_views, "LIST_COUNT_LIMIT", 10)
+    response = english_client(county_user).get("/incidents/")
+    assert response.context["page"].paginator.count == 4
+    assert "4 in all" in response.content.decode()

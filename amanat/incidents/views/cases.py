@@ -16,7 +16,7 @@ from axes.helpers import get_client_ip_address
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -102,12 +102,19 @@ def _next_url(request: HttpRequest) -> str:
 
 # --- the list and its bulk actions ------------------------------------------------------------
 
+# A situation room's list may hold a million cases: count them only this far (the rest: "more than").
+LIST_COUNT_LIMIT = 1000
+
 
 def _list_context(request: HttpRequest) -> dict[str, Any]:
     user: Any = request.user
     filters = incident_filters(request.GET)
     now = timezone.now()
-    page = paginate(request, selectors.incident_list_for(user=user, filters=filters, now=now))
+    page = paginate(
+        request,
+        selectors.incident_list_for(user=user, filters=filters, now=now),
+        count_limit=LIST_COUNT_LIMIT,
+    )
     return {
         "filters": filters,
         "page": page,
