@@ -11,19 +11,23 @@ Usage (from the repository root):
    phrase lists, search_text = amanat.persian.normalize(description), spread over every county, category
    and state with a realistic skew), then ANALYZE; ten Persian queries go through the real selector
    `incident_list_for(user=…, filters=IncidentFilters(q=…))` for a national and a province user: the first
-   page (50 rows and whether there is a next one) and, separately, the COUNT a paginator would add.
+   page (50 rows and whether there is a next one), separately the COUNT the list page's Paginator adds,
+   and the list page itself (GET /incidents/?q= through the test client); plus two what-ifs (related rows
+   fetched after the LIMIT, a COUNT capped at 1,001) and EXPLAIN ANALYZE of the slowest shapes.
 2. Ingestion: the script starts its own gunicorn (amanat.wsgi) on a free port of 127.0.0.1 for each
    configuration in BENCH_GUNICORN_CONFIGS, and BENCH_CLIENTS threads, each with one keep-alive
    connection, POST single reports to /api/v1/incidents/ with a Bearer token and an idempotency key each.
    Then, in the same run, the same number of plain single-row committed INSERTs by psycopg directly from
    the same number of threads into a scratch table shaped like incidents_incident: the ratio is the figure.
-   If the target is missed (or BENCH_PROFILE=1), one request is profiled in process (Django test client,
-   cProfile, its SQL statements).
+   Each round also reports the CPU time per report (gunicorn, PostgreSQL, load generator) and what the
+   database's backends were waiting for. If the target is missed (or BENCH_PROFILE=1), one request is
+   profiled in process (Django test client, cProfile, its SQL statements) and, unless BENCH_DIAGNOSE=0,
+   the best configuration runs once more with synchronous_commit=off as a diagnostic.
 
 Options (environment): BENCH_INCIDENTS (1000000), BENCH_STATIONS (60000), BENCH_SEARCH_RUNS (20),
-BENCH_SEARCH_WARMUPS (2), BENCH_PAGE_RUNS (5), BENCH_CLIENTS (32), BENCH_REPORTS (10000 per configuration),
-BENCH_GUNICORN_CONFIGS ("2x8": workers x threads, comma-separated to compare several),
-BENCH_PARTS ("search,ingest"), BENCH_PROFILE (0), BENCH_PROFILE_REQUESTS (300).
+BENCH_SEARCH_WARMUPS (2), BENCH_PAGE_RUNS (5), BENCH_CLIENTS (32), BENCH_REPORTS (5000 per configuration),
+BENCH_GUNICORN_CONFIGS ("1x4": workers x threads, comma-separated to compare several),
+BENCH_PARTS ("search,ingest"), BENCH_PROFILE (0), BENCH_PROFILE_REQUESTS (300), BENCH_DIAGNOSE (1).
 See bench/README.md for what each figure means.
 """
 
@@ -37,6 +41,7 @@ import json
 import os
 import pstats
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -68,11 +73,11 @@ SEARCH_RUNS = int(os.environ.get("BENCH_SEARCH_RUNS", "20"))
 SEARCH_WARMUPS = int(os.environ.get("BENCH_SEARCH_WARMUPS", "2"))
 PAGE_RUNS = int(os.environ.get("BENCH_PAGE_RUNS", "5"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
-REPORTS = int(os.environ.get("BENCH_REPORTS", "10000"))
+REPORTS = int(os.environ.get("BENCH_REPORTS", "5000"))
 CONFIGS = [
     (int(w), int(t))
     for w, t in (
-        c.strip().lower().split("x") for c in os.environ.get("BENCH_GUNICORN_CONFIGS", "2x8").split(",")
+        c.strip().lower().split("x") for c in os.environ.get("BENCH_GUNICORN_CONFIGS", "1x4").split(",")
     )
 ]
 PARTS = {p.strip() for p in os.environ.get("BENCH_PARTS", "search,ingest").split(",") if p.strip()}
@@ -140,6 +145,7 @@ class IngestRound:
     statuses: Counter[int] = field(default_factory=Counter)
     note: str = ""
     waits: str = ""  # what the database's backends were doing (WaitSampler)
+    cpu: str = ""  # CPU time per report (CpuMeter)
 
     @property
     def per_second(self) -> float:
@@ -835,8 +841,8 @@ def headers(token: str, key: str = "") -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int, threads: int, token: str) -> Iterator[tuple[int, Callable[[], str]]]:
-    """gunicorn (gthread) on a free port against the throwaway database; yields (port, log reader)."""
+def gunicorn(workers: int, threads: int, token: str) -> Iterator[tuple[int, Callable[[], str], int]]:
+    """gunicorn (gthread) on a free port against the throwaway database; yields (port, log reader, pid)."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="amanat-bench-incidents-", suffix=".log", delete=False)  # noqa: SIM115
     env = dict(os.environ)  # DATABASE_URL names the throwaway database
@@ -884,7 +890,7 @@ def gunicorn(workers: int, threads: int, token: str) -> Iterator[tuple[int, Call
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not answer within 60 s:\n{read_log()[-3000:]}")
             time.sleep(0.2)
-        yield port, read_log
+        yield port, read_log, process.pid
     finally:
         if process.poll() is None:
             process.terminate()  # our own child; gunicorn stops its workers gracefully
@@ -1012,7 +1018,83 @@ class WaitSampler:
         return "backends busy, on average per sample: " + "; ".join(parts)
 
 
-def http_round(port: int, token: str, reports: list[Report], name: str) -> IngestRound:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU time used during a round by the app server (gunicorn's processes), the database's backends for
+    the throwaway database, and this process (the load generator): per report, it does not depend on how
+    busy the shared machine is, and it gives the ceiling on two dedicated cores."""
+
+    def __init__(self, app_pid: int | None = None) -> None:
+        self.app_pid = app_pid
+        self.start: dict[str, dict[int, float]] = {}
+        self.used: dict[str, float] = {}
+
+    def backends(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(**psycopg_params(), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [pid for (pid,) in rows]
+
+    def read(self) -> dict[str, dict[int, float]]:
+        app = [self.app_pid, *children_of(self.app_pid)] if self.app_pid else []
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "app": {pid: cpu_seconds(pid) for pid in app},
+            "db": {pid: cpu_seconds(pid) for pid in self.backends()},
+            "clients": {0: usage.ru_utime + usage.ru_stime},
+        }
+
+    def __enter__(self) -> "CpuMeter":
+        self.start = self.read()
+        return self
+
+    def stop(self) -> None:
+        end = self.read()
+        for part, now in end.items():
+            before = self.start.get(part, {})
+            self.used[part] = sum(max(0.0, value - before.get(pid, 0.0)) for pid, value in now.items())
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.used:
+            self.stop()
+
+    def summary(self, rows: int) -> str:
+        if not rows or not self.used:
+            return ""
+        per = {part: seconds / rows * 1000 for part, seconds in self.used.items()}
+        parts = [f"PostgreSQL {per['db']:.2f} ms"]
+        if self.app_pid:
+            parts.insert(0, f"gunicorn {per['app']:.2f} ms")
+        server = per["db"] + (per["app"] if self.app_pid else 0.0)
+        ceiling = f"; on two dedicated cores at most {2000 / server:,.0f}/s" if server else ""
+        return f"CPU per report: {' + '.join(parts)} (load generator {per['clients']:.2f} ms){ceiling}"
+
+
+def http_round(
+    port: int, token: str, reports: list[Report], name: str, app_pid: int | None = None
+) -> IngestRound:
     """Every report POSTed once, from CLIENTS threads each holding one keep-alive connection."""
     cursor = itertools.count()
     latencies: list[float] = []
@@ -1064,7 +1146,7 @@ def http_round(port: int, token: str, reports: list[Report], name: str) -> Inges
     threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
     for thread in threads:
         thread.start()
-    with WaitSampler() as waits:
+    with WaitSampler() as waits, CpuMeter(app_pid) as cpu:
         start.wait()
         began = time.perf_counter()
         for thread in threads:
@@ -1074,6 +1156,7 @@ def http_round(port: int, token: str, reports: list[Report], name: str) -> Inges
     progress(f"{name}: {seconds:.1f} s, {created[0]:,}/{len(reports):,} created")
     done = IngestRound(name, seconds, len(reports), created[0], latencies, statuses, note)
     done.waits = waits.summary()
+    done.cpu = cpu.summary(len(reports))
     return done
 
 
@@ -1084,7 +1167,7 @@ def ingestion_round(
     from amanat.incidents.models import Incident
     from amanat.scoping import unscoped
 
-    with gunicorn(workers, threads, world.token) as (port, read_log):
+    with gunicorn(workers, threads, world.token) as (port, read_log, pid):
         exists, why = endpoint_exists(port, world.token)
         if not exists:
             return why
@@ -1097,6 +1180,7 @@ def ingestion_round(
             world.token,
             reports,
             label or f"HTTP POST, gunicorn {workers}w x {threads}t gthread, {CLIENTS} clients",
+            app_pid=pid,
         )
         done.note = "; ".join(filter(None, [done.note, f"load {load_before} -> {load_average()}"]))
         errors = Counter(
@@ -1225,6 +1309,9 @@ def raw_round(world: World, reports: list[Report]) -> IngestRound:
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS + 1)
 
+    finished = threading.Barrier(CLIENTS + 1)
+    measured = threading.Event()
+
     def client() -> None:
         with psycopg.connect(**params, autocommit=True) as conn:
             mine = []
@@ -1233,18 +1320,23 @@ def raw_round(world: World, reports: list[Report]) -> IngestRound:
                 began = time.perf_counter()
                 conn.execute(statement, rows[n])
                 mine.append(time.perf_counter() - began)
+            finished.wait()
+            measured.wait()  # the connection stays open until its backend's CPU time is read
         with lock:
             latencies.extend(mine)
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
     for thread in threads:
         thread.start()
-    with WaitSampler() as waits:
+    with WaitSampler() as waits, CpuMeter() as cpu:
         start.wait()
         began = time.perf_counter()
-        for thread in threads:
-            thread.join()
+        finished.wait()
         seconds = time.perf_counter() - began
+        cpu.stop()
+    measured.set()
+    for thread in threads:
+        thread.join()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {SCRATCH}")
         stored = cursor.fetchone()[0]
@@ -1258,6 +1350,7 @@ def raw_round(world: World, reports: list[Report]) -> IngestRound:
         Counter({0: len(rows)}),
     )
     done.waits = waits.summary()
+    done.cpu = cpu.summary(len(rows))
     return done
 
 
@@ -1324,21 +1417,49 @@ def profile_request(world: World, results: Results, endpoint_there: bool) -> Non
         execution = next((line for line in lines if line.startswith("Execution Time")), "")
         table = sql.split("FROM", 1)[1].split()[0].strip('"') if "FROM" in sql else "?"
         out.append(f"  {table:<28} {execution:<28} {' / '.join(scans)[:140]}")
+    half = 21 + (len(reports) - 21) // 2
+    wall, cpu = time.perf_counter(), time.process_time()
+    for report in reports[21:half]:
+        send(report)
+    n = max(half - 21, 1)
+    wall, cpu = (time.perf_counter() - wall) / n, (time.process_time() - cpu) / n
+    out.append("")
+    out.append(
+        f"One after the other, in process, {n} reports: {wall * 1000:.2f} ms each, of which this process's "
+        f"CPU {cpu * 1000:.2f} ms (the rest: waiting for PostgreSQL, or for a core on a busy machine)"
+    )
     profiler = cProfile.Profile()
-    began = time.perf_counter()
     profiler.enable()
-    for report in reports[21:]:
+    for report in reports[half:]:
         send(report)
     profiler.disable()
-    each = (time.perf_counter() - began) / max(len(reports) - 21, 1)
-    out.append("")
-    out.append(f"cProfile over {len(reports) - 21} reports, one after the other: {each * 1000:.2f} ms each")
-    for sort in ("cumulative", "tottime"):
-        buffer = io.StringIO()
-        pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats(sort).print_stats(22)
-        text = buffer.getvalue()
-        out.append(f"--- by {sort} ---")
-        out.extend(line for line in text.splitlines()[text.splitlines().index("") + 1 :] if line.strip())
+    out.append(f"cProfile over {len(reports) - half} more (the profiler roughly doubles the Python time):")
+    stats = pstats.Stats(profiler)
+    total = max(stats.total_tt, 1e-9)  # type: ignore[attr-defined]
+    out.append("--- our code and the layers around it, by cumulative time (share of the profiled total) ---")
+    layers = {  # (file name, function): what it stands for
+        ("base.py", "get_response"): "Django: the whole request (middleware included)",
+        ("operation.py", "run"): "django-ninja: the operation (auth, parsing, the view, the response)",
+        ("compiler.py", "execute_sql"): "Django ORM: every statement, compiled and run",
+        ("compiler.py", "as_sql"): "Django ORM: compiling SELECT statements to SQL",
+        ("cursor.py", "execute"): "psycopg: sending statements and waiting for PostgreSQL",
+    }
+    rows = []
+    for (filename, line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        base = filename.rsplit("/", 1)[-1]
+        if "/amanat/" in filename:
+            rows.append((cumulative, f"{filename.split('/amanat/', 1)[1]}:{line}({function})"))
+        elif (base, function) in layers and ("psycopg" in filename) == (base == "cursor.py"):
+            rows.append((cumulative, f"[{layers[(base, function)]}]"))
+    each = max(len(reports) - half, 1)
+    for cumulative, name in sorted(rows, reverse=True)[:28]:
+        out.append(f"  {cumulative / total * 100:5.1f}%  {cumulative / each * 1000:6.2f} ms  {name}")
+    buffer = io.StringIO()
+    stats.stream = buffer  # type: ignore[attr-defined]
+    stats.strip_dirs().sort_stats("tottime").print_stats(18)
+    text = buffer.getvalue()
+    out.append("--- everything, by own time ---")
+    out.extend(line for line in text.splitlines()[text.splitlines().index("") + 1 :] if line.strip())
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -1495,6 +1616,23 @@ def print_report(results: Results, where: str) -> None:
                 f"{f.ms('count', 0.95):>9.1f} {f.ms('count, capped at 1,001', 0.5):>16.1f} "
                 f"{f.ms('count, capped at 1,001', 0.95):>6.1f}"
             )
+        print("-" * len(header))
+        for who in ("national", "province"):
+            mine = [f for f in results.search if f.user == who]
+            late = [s for f in mine for s in f.samples["page, joins after limit"]]
+            paired = [
+                p + c
+                for f in mine
+                for p, c in zip(
+                    f.samples["page, joins after limit"], f.samples["count, capped at 1,001"], strict=True
+                )
+            ]
+            if late:
+                print(
+                    f"    {who}, all ten: page with joins after LIMIT p95 "
+                    f"{percentile(late, 0.95) * 1000:.1f} ms; "
+                    f"with the capped COUNT p95 {percentile(paired, 0.95) * 1000:.1f} ms"
+                )
         print()
         for title, plan in results.plans:
             print(f"EXPLAIN (ANALYZE, BUFFERS): {title}")
@@ -1526,6 +1664,8 @@ def print_report(results: Results, where: str) -> None:
             )
             if r is not results.raw:
                 print(f"    answers: {dict(sorted(r.statuses.items()))}{'; ' + r.note if r.note else ''}")
+            if r.cpu:
+                print(f"    {r.cpu}")
             if r.waits:
                 print(f"    {r.waits}")
         if results.rounds:
