@@ -103,6 +103,7 @@ class Round:
     queries: int | None = None
     kind: str = "opened"  # "opened" (first report of the day) or "heartbeat"
     note: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds used in the round (HTTP), by part
 
     @property
     def per_second(self) -> float:
@@ -115,6 +116,11 @@ class Round:
     @property
     def p99_ms(self) -> float:
         return percentile(self.latencies, 0.99) * 1000 if self.latencies else 0.0
+
+    @property
+    def server_cpu(self) -> float:
+        """CPU seconds gunicorn and PostgreSQL used in the round (0 when not measured)."""
+        return self.cpu.get("gunicorn", 0.0) + self.cpu.get("PostgreSQL", 0.0)
 
 
 @dataclass
@@ -147,6 +153,7 @@ class Results:
     problems: list[str] = field(default_factory=list)  # printed loudly at the end
     stations: int = 0
     http_measured: bool = False
+    settle_seconds: list[float] = field(default_factory=list)  # VACUUM (ANALYZE) before each round
 
 
 def repeat(action: Callable[[], Any], *, runs: int = PAGE_RUNS, warmups: int = PAGE_WARMUPS) -> list[float]:
@@ -454,6 +461,87 @@ class Server:
         Path(self.log.name).unlink(missing_ok=True)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc); 0 when it is gone or unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+    return found
+
+
+def backends_of(database: str) -> list[int]:
+    """The PostgreSQL backends serving a database on this machine (by their process title)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if title.startswith("postgres: ") and f" {database} " in title:
+                    found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used during a round by gunicorn (its processes), the throwaway database's backends
+    and this process (the load generator). Unlike the wall time, it hardly depends on how busy the
+    shared machine is: (gunicorn + PostgreSQL) / 2 is what the round would take on two dedicated cores.
+
+    The processes are sampled every 0.2 s, so that a backend whose connection closes during the round
+    (connections are recycled) still counts, to within a sample."""
+
+    def __init__(self, app_pid: int) -> None:
+        from django.db import connection
+
+        self.app_pid = app_pid
+        self.database = str(connection.settings_dict["NAME"]) if connection.vendor == "postgresql" else ""
+        self.start: dict[str, dict[int, float]] = {}
+        self.last: dict[str, dict[int, float]] = {}
+        self.done = threading.Event()
+        self.sampler = threading.Thread(target=self.sample, daemon=True)
+
+    def read(self) -> dict[str, dict[int, float]]:
+        backends = backends_of(self.database) if self.database else []
+        return {
+            "gunicorn": {pid: cpu_seconds(pid) for pid in [self.app_pid, *children_of(self.app_pid)]},
+            "PostgreSQL": {pid: cpu_seconds(pid) for pid in backends},
+            "load generator": {0: time.process_time()},
+        }
+
+    def keep(self, reading: dict[str, dict[int, float]]) -> None:
+        for part, values in reading.items():
+            seen = self.last.setdefault(part, {})
+            for pid, seconds in values.items():
+                seen[pid] = max(seconds, seen.get(pid, 0.0))
+
+    def sample(self) -> None:
+        while not self.done.wait(0.2):
+            self.keep(self.read())
+
+    def begin(self) -> None:
+        self.start = self.read()
+        self.sampler.start()
+
+    def used(self) -> dict[str, float]:
+        self.done.set()
+        self.sampler.join()
+        self.keep(self.read())
+        return {
+            part: sum(max(0.0, value - self.start[part].get(pid, 0.0)) for pid, value in last.items())
+            for part, last in self.last.items()
+        }
+
+
 def headers_for(token: str) -> dict[str, str]:
     return {
         "Authorization": f"Bearer {token}",
@@ -563,11 +651,14 @@ def http_round(
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for thread in threads:
         thread.start()
+    meter = CpuMeter(server.process.pid)
+    meter.begin()
     start.wait()
     began = time.perf_counter()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
+    cpu = meter.used()
     seen = Counter(failures)
     note = "; ".join(f"{n}x {failure}" for failure, n in seen.most_common(3))
     done = Round(
@@ -583,8 +674,12 @@ def http_round(
         statuses=statuses,
         kind=kind,
         note=note,
+        cpu=cpu,
     )
-    progress(f"{name}, batch {batch}, {order}: {seconds:.1f} s, {accepted[0]:,}/{len(reports):,} accepted")
+    progress(
+        f"{name}, batch {batch}, {order}: {seconds:.1f} s, {accepted[0]:,}/{len(reports):,} accepted; "
+        f"CPU: gunicorn {cpu['gunicorn']:.1f} s, PostgreSQL {cpu['PostgreSQL']:.1f} s"
+    )
     return done
 
 
@@ -770,6 +865,42 @@ def raw_baselines(world: World, results: Results) -> None:
 # --- 1. the rounds ----------------------------------------------------------------------------
 
 
+LIVE_TABLES = ("readiness_stationlive", "readiness_liveevent", "readiness_livetally")
+SET_UP_TABLES = (
+    "geography_province",
+    "geography_county",
+    "geography_pollingstation",
+    "elections_electionevent",
+)
+
+
+def autovacuum_state() -> str:
+    """The server's `autovacuum` setting ("on", "off"), or "" on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        return str(cursor.fetchone()[0])
+
+
+def settle(results: Results) -> None:
+    """Before a round (untimed): VACUUM and ANALYZE the live tables, as autovacuum does between rounds.
+
+    The earlier rounds' dead row versions and a new event's rows unknown to the statistics would
+    otherwise weigh on each round more than the one before, on a server that runs no autovacuum
+    (a test server may have it off; a production server has it on).
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with counted() as took, connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(LIVE_TABLES)}")
+    results.settle_seconds.append(took["seconds"])
+
+
 def measure_service_rounds(world: World, results: Results) -> None:
     from django.utils import timezone
 
@@ -782,6 +913,7 @@ def measure_service_rounds(world: World, results: Results) -> None:
             ("heartbeat", None, base + dt.timedelta(minutes=10)),
         ):
             reports = round_reports(world, status=status, base=at, order=order, rng=rng)
+            settle(results)
             results.rounds.append(
                 service_round(
                     world,
@@ -827,6 +959,7 @@ def measure_http_rounds(world: World, results: Results) -> None:
                     ("heartbeat", None, base + dt.timedelta(minutes=10)),
                 ):
                     reports = round_reports(world, status=status, base=at, order=order, rng=rng)
+                    settle(results)
                     results.rounds.append(
                         http_round(
                             server,
@@ -844,6 +977,7 @@ def measure_http_rounds(world: World, results: Results) -> None:
                 )
         # The day goes on for the pages' event: most stations start operating, some pause or close.
         reports, said = day_reports(world, timezone.now())
+        settle(results)
         results.rounds.append(
             http_round(
                 server,
@@ -918,6 +1052,7 @@ def complete_the_day(world: World, results: Results) -> None:
                 )
     if not world.day_sent:
         reports, said = day_reports(world, timezone.now())
+        settle(results)
         results.rounds.append(
             service_round(
                 world,
@@ -1157,6 +1292,17 @@ def run() -> Results:
         f"load average before the run: {load_average()}; other processes on the machine slow every figure"
     )
     world = set_up(results)
+    state = autovacuum_state()
+    if state:
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # the statistics a production server keeps
+            cursor.execute(f"ANALYZE {', '.join(SET_UP_TABLES)}")
+        results.facts.append(
+            f"autovacuum on the server: {state}; the geography and event tables are analyzed after the "
+            f"set-up, and the live tables ({', '.join(LIVE_TABLES)}) vacuumed and analyzed before each "
+            "round, untimed, as autovacuum would between rounds"
+        )
     measure_service_rounds(world, results)
     raw_baselines(world, results)
     measure_http_rounds(world, results)
@@ -1212,6 +1358,13 @@ def print_report(results: Results, where: str) -> None:
                 f"{len(r.latencies)} requests, answers "
                 + ", ".join(f"{s}: {n}" for s, n in sorted(r.statuses.items()))
             )
+            if r.server_cpu:
+                extra.append(
+                    "CPU "
+                    + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in r.cpu.items())
+                    + f" ({r.server_cpu / max(r.accepted, 1) * 1e6:.0f} µs of server CPU per report; "
+                    f"on two dedicated cores about {r.server_cpu / 2:.1f} s)"
+                )
         if r.accepted != r.sent:
             extra.append(f"REFUSED OR LOST {r.sent - r.accepted:,} of {r.sent:,}")
         if r.note:
@@ -1243,6 +1396,11 @@ def print_report(results: Results, where: str) -> None:
             print(f"    {lat.note}")
     print()
 
+    if results.settle_seconds:
+        results.facts.append(
+            f"VACUUM (ANALYZE) of the live tables before each round (untimed): "
+            f"{median(results.settle_seconds):.2f} s median, {max(results.settle_seconds):.2f} s at most"
+        )
     results.facts.append(f"load average after the run: {load_average()}")
     for fact in results.facts:
         print(f"* {fact}")
@@ -1271,6 +1429,11 @@ def print_report(results: Results, where: str) -> None:
         bare = results.baselines.get("insert-bare")
         if kind == "opened" and bare is not None and bare.seconds:
             line += f"; ÷ raw into a bare table = {best.per_second / (bare.rows / bare.seconds):.3f}"
+        if best.server_cpu:
+            line += (
+                f"; server CPU {best.server_cpu:.1f} s (gunicorn + PostgreSQL), so about "
+                f"{best.server_cpu / 2:.1f} s on two dedicated cores"
+            )
         print(line)
     for lat in results.latencies:
         if lat.target:

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -539,12 +539,77 @@ class LiveResult:
 _LIVE_STATUSES = frozenset(LiveStatus.values)
 _WATCHED = frozenset(str(status) for status in WATCHED_STATUSES)
 _LIVE_MOVES = {str(old): frozenset(str(new) for new in moves) for old, moves in LIVE_MOVES.items()}
-_LIVE_TALLY_COLUMN = {str(status): column for status, column in LIVE_COLUMN.items()}
+_PAUSED = str(LiveStatus.PAUSED)
+_NOT_OPENED = str(LiveStatus.NOT_OPENED)
+_UNKNOWN_STATION = "station_code"
+_STATUS_LINE, _RETURNED_LINE, _SILENT_LINE = (
+    str(kind) for kind in (LiveEvent.Kind.STATUS, LiveEvent.Kind.RETURNED, LiveEvent.Kind.UNREACHABLE)
+)
+# The live tallies' columns, and where each status counts among them.
 _TALLY_COLUMNS = ("opened", "operating", "paused", "closed", "unreachable")
-_PAUSED = str(LiveStatus.PAUSED.value)
-_NOT_OPENED = str(LiveStatus.NOT_OPENED.value)
+_TALLY_INDEX = {str(status): _TALLY_COLUMNS.index(column) for status, column in LIVE_COLUMN.items()}
+_UNREACHABLE = _TALLY_COLUMNS.index("unreachable")
 # The columns of a station's live row that a report may change, in the order the writes list them.
 _LIVE_ROW_COLUMNS = ("status", "reason", "status_at", "last_seen_at", "unreachable_since")
+_LIVE_ROW_TYPES = ("varchar", "varchar", "timestamptz", "timestamptz", "timestamptz")
+_TIMELINE_COLUMNS = ("event_id", "station_id", "province_id", "county_id", "kind", "status", "reason", "at")
+_TIMELINE_TYPES = ("bigint", "bigint", "bigint", "bigint", "varchar", "varchar", "varchar", "timestamptz")
+
+
+# --- writing many rows at once ---------------------------------------------------------------
+#
+# On PostgreSQL a batch's rows travel as one array per column, unnested in one statement. The arrays
+# are written as PostgreSQL's array text here (and cast in the statement): psycopg's adapter for
+# Python lists costs several times more per element, which a batch of 1,000 reports would feel.
+
+
+def _pg_ints(values: Iterable[int]) -> str:
+    return "{" + ",".join([str(int(value)) for value in values]) + "}"
+
+
+def _pg_texts(values: Iterable[str]) -> str:
+    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]) + "}"
+
+
+def _pg_times(values: Iterable[dt.datetime | None]) -> str:
+    return "{" + ",".join(["NULL" if value is None else value.isoformat() for value in values]) + "}"
+
+
+_PG_ARRAY: dict[str, Callable[[Iterable[Any]], str]] = {
+    "bigint": _pg_ints,
+    "integer": _pg_ints,
+    "varchar": _pg_texts,
+    "timestamptz": _pg_times,
+}
+
+
+def _pg_unnest(types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[str]]:
+    """`unnest(%s::type[], ...)` over the rows' columns, and its parameters (one array per column)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _type in types]
+    sql = "unnest(" + ", ".join(f"%s::{kind}[]" for kind in types) + ")"
+    return sql, [_PG_ARRAY[kind](column) for kind, column in zip(types, columns, strict=True)]
+
+
+def _sqlite_row(row: Sequence[Any]) -> list[Any]:
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(value) if isinstance(value, dt.datetime) else value for value in row]
+
+
+def _insert_timeline(rows: Sequence[Sequence[Any]]) -> None:
+    """Add lines to the day's timeline: rows of `_TIMELINE_COLUMNS`."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(LiveEvent._meta.db_table)
+    columns = ", ".join(_TIMELINE_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            unnest, params = _pg_unnest(_TIMELINE_TYPES, rows)
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {unnest}", params)
+        else:
+            marks = ", ".join(["%s"] * len(_TIMELINE_COLUMNS))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})", [_sqlite_row(row) for row in rows]
+            )
 
 
 @dataclass(slots=True)
@@ -562,8 +627,111 @@ class _LiveRow:
         return (self.status, self.reason, self.status_at, self.last_seen_at, self.unreachable_since)
 
 
-_UNREACHABLE = _TALLY_COLUMNS.index("unreachable")
-_TALLY_INDEX = {status: _TALLY_COLUMNS.index(column) for status, column in _LIVE_TALLY_COLUMN.items()}
+class _LocksReleasedError(Exception):
+    """Raised to roll a savepoint back, and with it the row locks taken since."""
+
+
+def _lock_live_rows(event: ElectionEvent, station_ids: Sequence[int]) -> dict[int, _LiveRow]:
+    """The live rows of these stations (sorted), locked in that order; a station without one is left out.
+
+    On PostgreSQL the rows are read one station after the other in the order given (so the locks
+    are taken in that order), each through the station's index: `event_id + 0` keeps the planner
+    from the event's index, which it would pick for a new event it has no statistics of yet, and
+    then scan all of the event's rows for each station.
+    """
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time, no row locks
+        rows: Iterable[Sequence[Any]] = (
+            StationLive.objects.filter(event=event, station_id__in=station_ids)
+            .order_by("station_id")
+            .values_list("station_id", "pk", *_LIVE_ROW_COLUMNS)
+        )
+    else:
+        table = connection.ops.quote_name(StationLive._meta.db_table)
+        # The times come as ISO 8601 text in UTC: read so, they cost a tenth of what the driver's
+        # conversion (through Django's time zone loader) costs for a batch's 3,000 of them.
+        times = ", ".join(
+            f"to_char(s.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+            for column in _LIVE_ROW_COLUMNS[2:]
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.station_id, s.id, s.status, s.reason, {times} "
+                f"FROM unnest(%s::bigint[]) AS k(station_id) CROSS JOIN LATERAL (SELECT * FROM {table} "
+                "WHERE station_id = k.station_id AND event_id + 0 = %s FOR UPDATE) AS s",
+                [_pg_ints(station_ids), event.pk],
+            )
+            parse = dt.datetime.fromisoformat
+            rows = [
+                (
+                    station_id,
+                    pk,
+                    status,
+                    reason,
+                    parse(status_at),
+                    parse(last_seen_at),
+                    silent and parse(silent),
+                )
+                for station_id, pk, status, reason, status_at, last_seen_at, silent in cursor.fetchall()
+            ]
+    return {station_id: _LiveRow(*values) for station_id, *values in rows}
+
+
+def _insert_live_rows(event: ElectionEvent, rows: Sequence[tuple[int, int, int, _LiveRow]]) -> set[int]:
+    """Insert the first live rows of stations, (station, province, county, row) in station order.
+
+    Answers the stations whose row was inserted: one a concurrent batch made meanwhile is left out
+    (that batch's row stays), once that batch has ended.
+    """
+    table = connection.ops.quote_name(StationLive._meta.db_table)
+    columns = ("event_id", "station_id", "province_id", "county_id", *_LIVE_ROW_COLUMNS)
+    event_id = event.pk
+    values = [
+        (event_id, station_id, province_id, county_id, *row.values())
+        for station_id, province_id, county_id, row in rows
+    ]
+    made: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 1000):  # SQLite takes a limited number of parameters
+            part = values[start : start + 1000]
+            if connection.vendor == "postgresql":
+                unnest, params = _pg_unnest(("bigint",) * 4 + _LIVE_ROW_TYPES, part)
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM {unnest} "
+                    "ON CONFLICT (event_id, station_id) DO NOTHING RETURNING station_id",
+                    params,
+                )
+            else:
+                marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(part))} "
+                    "ON CONFLICT (event_id, station_id) DO NOTHING RETURNING station_id",
+                    [value for row in part for value in _sqlite_row(row)],
+                )
+            made.update(station_id for (station_id,) in cursor.fetchall())
+    return made
+
+
+def _write_live_rows(rows: Sequence[_LiveRow], columns: Sequence[str] = _LIVE_ROW_COLUMNS) -> None:
+    """Write these columns of the changed live rows (already locked) with one statement."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(StationLive._meta.db_table)
+    where = [_LIVE_ROW_COLUMNS.index(column) for column in columns]
+    values = [(row.pk, *[row.values()[n] for n in where]) for row in rows]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            unnest, params = _pg_unnest(("bigint", *[_LIVE_ROW_TYPES[n] for n in where]), values)
+            cursor.execute(
+                f"UPDATE {table} AS s SET "
+                + ", ".join(f"{c} = v.{c}" for c in columns)
+                + f" FROM {unnest} AS v(id, {', '.join(columns)}) WHERE s.id = v.id",
+                params,
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET " + ", ".join(f"{c} = %s" for c in columns) + " WHERE id = %s",
+                [_sqlite_row((*row[1:], row[0])) for row in values],
+            )
 
 
 def _county_deltas(deltas: dict[int, list[int]], county_id: int) -> list[int]:
@@ -572,15 +740,6 @@ def _county_deltas(deltas: dict[int, list[int]], county_id: int) -> list[int]:
     if counts is None:
         counts = deltas[county_id] = [0] * len(_TALLY_COLUMNS)
     return counts
-
-
-def _live_deltas(deltas: dict[int, list[int]], county_id: int, old: str, new: str) -> None:
-    """Move one station from status `old` to `new` in its county's pending tally changes."""
-    counts = _county_deltas(deltas, county_id)
-    if old in _TALLY_INDEX:
-        counts[_TALLY_INDEX[old]] -= 1
-    if new in _TALLY_INDEX:
-        counts[_TALLY_INDEX[new]] += 1
 
 
 def _move_live_tallies(
@@ -596,119 +755,49 @@ def _move_live_tallies(
     if not changes:
         return
     counties = [county_id for county_id, _counts in changes]
-    # Made before any tally row is locked (a read, then an insert in county order), so that making
-    # them never waits while holding a lock another batch waits for.
-    existing = set(
-        LiveTally.objects.filter(event=event, county_id__in=counties).values_list("county_id", flat=True)
-    )
-    missing = [county_id for county_id in counties if county_id not in existing]
-    if missing:
-        LiveTally.objects.bulk_create(
-            [LiveTally(event=event, province_id=provinces[c], county_id=c) for c in missing],
-            ignore_conflicts=True,
-        )
     table = connection.ops.quote_name(LiveTally._meta.db_table)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"SELECT id FROM {table} WHERE event_id = %s AND county_id = ANY(%s) "
-                "ORDER BY county_id FOR UPDATE",
-                [event.pk, counties],
+        if connection.vendor != "postgresql":  # SQLite: one writer at a time, nothing to order
+            LiveTally.objects.bulk_create(
+                [LiveTally(event=event, province_id=provinces[c], county_id=c) for c in counties],
+                ignore_conflicts=True,
             )
-            cursor.fetchall()
-            columns = ", ".join(_TALLY_COLUMNS)
-            cursor.execute(
-                f"UPDATE {table} AS t SET "
-                + ", ".join(f"{c} = t.{c} + v.{c}" for c in _TALLY_COLUMNS)
-                + f" FROM unnest(%s::bigint[], {', '.join(['%s::integer[]'] * len(_TALLY_COLUMNS))})"
-                f" AS v(county_id, {columns}) WHERE t.event_id = %s AND t.county_id = v.county_id",
-                [
-                    counties,
-                    *([counts[n] for _c, counts in changes] for n in range(len(_TALLY_COLUMNS))),
-                    event.pk,
-                ],
-            )
-        else:  # SQLite: one writer at a time, nothing to order
             cursor.executemany(
                 f"UPDATE {table} SET "
                 + ", ".join(f"{c} = {c} + %s" for c in _TALLY_COLUMNS)
                 + " WHERE event_id = %s AND county_id = %s",
                 [(*counts, event.pk, county_id) for county_id, counts in changes],
             )
-
-
-def _write_live_rows(rows: Sequence[_LiveRow]) -> None:
-    """Write the changed live rows (already locked) with one statement."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(StationLive._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} AS s SET "
-                + ", ".join(f"{c} = v.{c}" for c in _LIVE_ROW_COLUMNS)
-                + " FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::timestamptz[], "
-                "%s::timestamptz[], %s::timestamptz[]) AS v(id, " + ", ".join(_LIVE_ROW_COLUMNS) + ") "
-                "WHERE s.id = v.id",
-                [
-                    [row.pk for row in rows],
-                    [row.status for row in rows],
-                    [row.reason for row in rows],
-                    [row.status_at for row in rows],
-                    [row.last_seen_at for row in rows],
-                    [row.unreachable_since for row in rows],
-                ],
-            )
-        else:
-            adapt = connection.ops.adapt_datetimefield_value
-            cursor.executemany(
-                f"UPDATE {table} SET " + ", ".join(f"{c} = %s" for c in _LIVE_ROW_COLUMNS) + " WHERE id = %s",
-                [
-                    (
-                        row.status,
-                        row.reason,
-                        adapt(row.status_at),
-                        adapt(row.last_seen_at),
-                        adapt(row.unreachable_since),
-                        row.pk,
-                    )
-                    for row in rows
-                ],
-            )
-
-
-class _LocksReleasedError(Exception):
-    """Raised to roll a savepoint back, and with it the row locks taken since."""
-
-
-def _lock_live_rows(event: ElectionEvent, station_ids: Sequence[int]) -> dict[int, _LiveRow]:
-    """The live rows of these stations (sorted), locked in that order; a station without one is left out.
-
-    On PostgreSQL the rows are read one station after the other in the order given (so the locks
-    are taken in that order), each through the station's index: `event_id + 0` keeps the planner
-    from the event's index, which it would pick for a new event it has no statistics of yet, and
-    then scan all of the event's rows for each station.
-    """
-    if connection.vendor != "postgresql":  # SQLite: one writer at a time, no row locks
-        rows = (
-            StationLive.objects.filter(event=event, station_id__in=station_ids)
-            .order_by("station_id")
-            .values_list("station_id", "pk", *_LIVE_ROW_COLUMNS)
+            return
+        # Made before any tally row is locked, in county order, so that making them never waits
+        # while holding a lock another batch waits for.
+        unnest, params = _pg_unnest(("bigint", "bigint"), [(provinces[c], c) for c in counties])
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, province_id, county_id, {', '.join(_TALLY_COLUMNS)}) "
+            f"SELECT %s, v.province_id, v.county_id, {', '.join(['0'] * len(_TALLY_COLUMNS))} "
+            f"FROM {unnest} AS v(province_id, county_id) ON CONFLICT (event_id, county_id) DO NOTHING",
+            [event.pk, *params],
         )
-    else:
-        table = connection.ops.quote_name(StationLive._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.station_id, s.id, {', '.join('s.' + c for c in _LIVE_ROW_COLUMNS)} "
-                f"FROM unnest(%s::bigint[]) AS k(station_id) CROSS JOIN LATERAL (SELECT * FROM {table} "
-                "WHERE station_id = k.station_id AND event_id + 0 = %s FOR UPDATE) AS s",
-                [list(station_ids), event.pk],
-            )
-            rows = cursor.fetchall()
-    return {
-        station_id: _LiveRow(pk, status, reason, status_at, last_seen_at, unreachable_since)
-        for station_id, pk, status, reason, status_at, last_seen_at, unreachable_since in rows
-    }
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE event_id = %s AND county_id = ANY(%s::bigint[]) "
+            "ORDER BY county_id FOR UPDATE",
+            [event.pk, _pg_ints(counties)],
+        )
+        cursor.fetchall()
+        unnest, params = _pg_unnest(
+            ("bigint",) + ("integer",) * len(_TALLY_COLUMNS),
+            [(county_id, *counts) for county_id, counts in changes],
+        )
+        cursor.execute(
+            f"UPDATE {table} AS t SET "
+            + ", ".join(f"{c} = t.{c} + v.{c}" for c in _TALLY_COLUMNS)
+            + f" FROM {unnest} AS v(county_id, {', '.join(_TALLY_COLUMNS)})"
+            " WHERE t.event_id = %s AND t.county_id = v.county_id",
+            [*params, event.pk],
+        )
+
+
+# --- election day: the reports ---------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -750,7 +839,7 @@ class _StationReports:
                     continue
                 row.status, row.status_at = status, entry.at
                 row.reason = entry.reason.strip()[:300] if status == _PAUSED else ""
-                self.timeline.append((position, LiveEvent.Kind.STATUS, status, row.reason, entry.at))
+                self.timeline.append((position, _STATUS_LINE, status, row.reason, entry.at))
             if entry.at > row.last_seen_at:
                 row.last_seen_at = entry.at
             # Back in contact if heard from within the silence interval (a late, old report is not), or
@@ -759,60 +848,60 @@ class _StationReports:
                 row.last_seen_at >= silence_cutoff or row.status not in _WATCHED
             ):
                 row.unreachable_since = None
-                self.timeline.append((position, LiveEvent.Kind.RETURNED, row.status, "", entry.at))
+                self.timeline.append((position, _RETURNED_LINE, row.status, "", entry.at))
             self.accepted += 1
+
+    def unknown(self) -> None:
+        """The station's row went (deleted with its station or event): its reports are refused."""
+        self.row, self.accepted, self.timeline = None, 0, []
+        message = _("Unknown station, or one outside your jurisdiction.")
+        self.errors = {position: {_UNKNOWN_STATION: message} for position in self.positions}
 
     def changed(self) -> bool:
         return self.row is not None and self.row.values() != self.before
 
+    def only_heard(self) -> bool:
+        """Whether the reports changed nothing but when the station was last heard."""
+        return self.row is not None and (*self.row.values()[:3], self.row.unreachable_since) == (
+            *self.before[:3],
+            self.before[4],
+        )
+
     def move_tallies(self, deltas: dict[int, list[int]]) -> None:
-        """What the station's row changed in its county's tallies (its status, unreachable or not)."""
-        assert self.row is not None
-        old_status, new_status = self.before[0], self.row.status
-        old_silent, new_silent = self.before[4] is not None, self.row.unreachable_since is not None
-        if old_status != new_status:
-            _live_deltas(deltas, self.county_id, old_status, new_status)
-        if old_silent != new_silent:
-            _county_deltas(deltas, self.county_id)[_UNREACHABLE] += 1 if new_silent else -1
+        """Count what the station's row changed in its county's tallies (its status, silent or not)."""
+        if self.row is None:
+            return
+        old, new = self.before[0], self.row.status
+        if old != new:
+            counts = _county_deltas(deltas, self.county_id)
+            if old in _TALLY_INDEX:
+                counts[_TALLY_INDEX[old]] -= 1
+            if new in _TALLY_INDEX:
+                counts[_TALLY_INDEX[new]] += 1
+        silent = self.row.unreachable_since is not None
+        if (self.before[4] is not None) != silent:
+            _county_deltas(deltas, self.county_id)[_UNREACHABLE] += 1 if silent else -1
 
 
-def _insert_live_rows(event: ElectionEvent, stations: Sequence[_StationReports]) -> set[int]:
-    """Insert the first rows of these stations, in station order; the stations whose row was inserted.
-
-    A station whose row a concurrent batch made meanwhile is left out (that batch's row stays); the
-    insert waits for that batch to end first.
-    """
-    table = connection.ops.quote_name(StationLive._meta.db_table)
-    columns = ("event_id", "station_id", "province_id", "county_id", *_LIVE_ROW_COLUMNS)
-    made: set[int] = set()
+def _stations_by_code(codes: Collection[str]) -> Iterable[Sequence[Any]]:
+    """(code, pk, county_id, province_id) of the stations with these codes (unknown codes left out)."""
+    if connection.vendor != "postgresql":
+        return (
+            PollingStation.objects.filter(code__in=codes)
+            .order_by()
+            .values_list("code", "pk", "county_id", "county__province_id")
+        )
+    stations = connection.ops.quote_name(PollingStation._meta.db_table)
+    counties = connection.ops.quote_name(County._meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(stations), 1000):
-            part = stations[start : start + 1000]
-            rows = [
-                (event.pk, s.station_id, s.province_id, s.county_id, *s.row.values()) for s in part if s.row
-            ]
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest("
-                    "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], "
-                    "%s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
-                    "ON CONFLICT (event_id, station_id) DO NOTHING RETURNING station_id",
-                    [list(column) for column in zip(*rows, strict=True)],
-                )
-            else:
-                adapt = connection.ops.adapt_datetimefield_value
-                marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-                cursor.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(rows))} "
-                    "ON CONFLICT (event_id, station_id) DO NOTHING RETURNING station_id",
-                    [
-                        value
-                        for row in rows
-                        for value in (*row[:6], adapt(row[6]), adapt(row[7]), adapt(row[8]))
-                    ],
-                )
-            made.update(station_id for (station_id,) in cursor.fetchall())
-    return made
+        # Station by station through the code's unique index, whatever the planner knows of the table.
+        cursor.execute(
+            "SELECT s.code, s.id, s.county_id, c.province_id FROM unnest(%s::varchar[]) AS k(code) "
+            f"CROSS JOIN LATERAL (SELECT id, code, county_id FROM {stations} WHERE code = k.code LIMIT 1) "
+            f"AS s JOIN {counties} AS c ON c.id = s.county_id",
+            [_pg_texts(codes)],
+        )
+        return cursor.fetchall()
 
 
 def live_updates_apply(
@@ -824,9 +913,9 @@ def live_updates_apply(
     too far ahead of the server's clock, or an impossible move (closed -> opened). A station heard
     from again after it was marked unreachable is back in contact.
 
-    Concurrent batches: a station's first row is inserted as its reports leave it (in station order,
-    before any row is locked; a row a concurrent batch made first is then read and locked like the
-    others), the rows already there are locked in station order, the tallies in county order.
+    Concurrent batches never wait on each other in a cycle: a station's first row is inserted (as
+    its reports leave it) before any row is locked, in station order; the rows already there are
+    then locked in station order, and the tallies in county order.
     """
     jurisdiction = require(actor, Capability.EDIT)
     now = now or timezone.now()
@@ -840,9 +929,7 @@ def live_updates_apply(
     with unscoped(), transaction.atomic():
         covered: dict[int, bool] = {}  # per county: within the sender's jurisdiction?
         stations: dict[str, tuple[int, int, int]] = {}  # code -> (pk, county_id, province_id)
-        for code, pk, county_id, province_id in PollingStation.objects.filter(code__in=codes).values_list(
-            "code", "pk", "county_id", "county__province_id"
-        ):
+        for code, pk, county_id, province_id in _stations_by_code(codes):
             inside = covered.get(county_id)
             if inside is None:
                 inside = covered[county_id] = jurisdiction.covers(
@@ -850,31 +937,31 @@ def live_updates_apply(
                 )
             if inside:
                 stations[code] = (pk, county_id, province_id)
-        # Each station's reports in time order, whatever order the batch lists them in.
         reported: dict[int, _StationReports] = {}
-        for position in sorted(range(len(entries)), key=lambda i: (entries[i].at, i)):
-            entry = entries[position]
+        for position, entry in enumerate(entries):
             found = stations.get(entry.station_code)
             if found is None:
                 result.errors[position] = {
-                    "station_code": _("Unknown station, or one outside your jurisdiction.")
+                    _UNKNOWN_STATION: _("Unknown station, or one outside your jurisdiction.")
                 }
             elif entry.at > latest_allowed:
                 result.errors[position] = {"at": _("The time is ahead of the server's clock.")}
             elif entry.at < earliest_allowed:
                 result.errors[position] = {"at": _("The time is before the election.")}
             else:
-                station_id, county_id, province_id = found
-                station = reported.get(station_id)
+                station = reported.get(found[0])
                 if station is None:
-                    station = reported[station_id] = _StationReports(station_id, county_id, province_id, [])
+                    station = reported[found[0]] = _StationReports(*found, positions=[])
                 station.positions.append(position)
+        # Each station's reports in time order, whatever order the batch lists them in.
+        for station in reported.values():
+            if len(station.positions) > 1:
+                station.positions.sort(key=lambda i: (entries[i].at, i))
         # The rows already there, locked in station order. If some stations have none yet, those locks
-        # are let go again (the savepoint is rolled back): the missing rows are inserted first, then
-        # all are locked, so that inserting never waits while holding a lock another batch waits for.
+        # are let go again (the savepoint is rolled back), and taken again once the missing rows are in.
         ids = sorted(reported)
         live: dict[int, _LiveRow] = {}
-        existing: set[int] = set()  # stations whose rows were let go
+        let_go: set[int] = set()
         if ids:
             try:
                 with transaction.atomic():
@@ -882,58 +969,63 @@ def live_updates_apply(
                     if live and len(live) < len(ids):
                         raise _LocksReleasedError
             except _LocksReleasedError:
-                existing, live = set(live), {}
+                let_go, live = set(live), {}
         # A station's first reports: its row is made as they leave a blank one ("not opened", dated
-        # before any report). A station none of whose reports was accepted gets no row.
-        first = [reported[i] for i in ids if i not in live and i not in existing]
+        # before any report, so it never makes a later report look old). A station none of whose
+        # reports was accepted gets no row.
+        first = [reported[i] for i in ids if i not in live and i not in let_go]
         for station in first:
-            station.apply(
-                _LiveRow(0, _NOT_OPENED, "", earliest_allowed, earliest_allowed, None),
-                entries,
-                silence_cutoff,
-            )
+            blank = _LiveRow(0, _NOT_OPENED, "", earliest_allowed, earliest_allowed, None)
+            station.apply(blank, entries, silence_cutoff)
         first = [station for station in first if station.accepted]
-        made = _insert_live_rows(event, first) if first else set()
-        # The rows let go above, and those a concurrent batch made first (read as it left them).
-        relock = sorted(existing.union(s.station_id for s in first if s.station_id not in made))
+        made = (
+            _insert_live_rows(
+                event, [(s.station_id, s.province_id, s.county_id, s.row) for s in first if s.row]
+            )
+            if first
+            else set()
+        )
+        # The rows let go above, and those a concurrent batch made first (taken as it left them).
+        relock = sorted(let_go.union(s.station_id for s in first if s.station_id not in made))
         if relock:
-            live.update(_lock_live_rows(event, relock))
+            taken = _lock_live_rows(event, relock)
             for station_id in relock:
-                if station_id not in live:  # deleted meanwhile (with its station or event): as if unknown
-                    station = reported[station_id]
-                    station.row, station.accepted, station.timeline = None, 0, []
-                    station.errors = {
-                        position: {"station_code": _("Unknown station, or one outside your jurisdiction.")}
-                        for position in station.positions
-                    }
+                if station_id not in taken:
+                    reported[station_id].unknown()
+            live.update(taken)
         for station_id, row in live.items():
             reported[station_id].apply(row, entries, silence_cutoff)
         # Only the rows a report changed are written (a repeated heartbeat changes nothing).
-        _write_live_rows([row for station_id, row in sorted(live.items()) if reported[station_id].changed()])
+        # A station only heard from (most of a day's reports) has just its `last_seen_at` written.
+        changed = [reported[station_id] for station_id in sorted(live) if reported[station_id].changed()]
+        _write_live_rows([s.row for s in changed if s.row and not s.only_heard()])
+        _write_live_rows([s.row for s in changed if s.row and s.only_heard()], ["last_seen_at"])
+
         deltas: dict[int, list[int]] = {}
-        timeline: list[tuple[dt.datetime, int, LiveEvent]] = []
+        timeline: list[tuple[dt.datetime, int, tuple[Any, ...]]] = []
+        event_id = event.pk
         for station in reported.values():
             result.errors.update(station.errors)
-            if not station.accepted or station.row is None:
-                continue
             result.accepted += station.accepted
             station.move_tallies(deltas)
-            for position, kind, status, reason, at in station.timeline:
-                line = LiveEvent(
-                    event=event,
-                    station_id=station.station_id,
-                    province_id=station.province_id,
-                    county_id=station.county_id,
-                    kind=kind,
-                    status=status,
-                    reason=reason,
-                    at=at,
+            timeline += [
+                (
+                    at,
+                    position,
+                    (event_id, station.station_id, station.province_id, station.county_id, *line, at),
                 )
-                timeline.append((at, position, line))
-        timeline.sort(key=lambda t: (t[0], t[1]))
-        LiveEvent.objects.bulk_create([line for _at, _position, line in timeline], batch_size=1000)
+                for position, *line, at in station.timeline
+            ]
+        timeline.sort(key=lambda line: line[:2])  # in the order the reports were taken
+        _insert_timeline([line for _at, _position, line in timeline])
+        if connection.vendor == "postgresql" and (made or timeline):
+            # The new rows' foreign keys are checked now rather than at commit: the tally and audit
+            # rows locked below are then held only briefly, and concurrent batches wait less on them.
+            connection.check_constraints()
+        # Asked before the tallies are locked (the fewer statements while they are, the better).
+        counted = not result.accepted or ReadinessCounty.objects.filter(event=event).exists()
         _move_live_tallies(event, {s.county_id: s.province_id for s in reported.values()}, deltas)
-        if result.accepted and not ReadinessCounty.objects.filter(event=event).exists():
+        if not counted:
             readiness_stations_recount(event=event)  # the live counts need each county's stations
         if result.accepted:
             audit_record(
@@ -945,7 +1037,7 @@ def live_updates_apply(
                 after={
                     "accepted": result.accepted,
                     "refused": len(result.errors),
-                    "status_changes": sum(1 for *_k, line in timeline if line.kind == LiveEvent.Kind.STATUS),
+                    "status_changes": sum(1 for *_k, line in timeline if line[4] == _STATUS_LINE),
                 },
                 province_id=jurisdiction.province_id,
                 county_id=jurisdiction.county_id,
@@ -987,20 +1079,20 @@ def stations_mark_unreachable(*, now: dt.datetime | None = None) -> int:
                 ids = [pk for pk, *_rest in silent]
                 for start in range(0, len(ids), 1000):
                     StationLive.objects.filter(pk__in=ids[start : start + 1000]).update(unreachable_since=now)
-                LiveEvent.objects.bulk_create(
+                _insert_timeline(
                     [
-                        LiveEvent(
-                            event=event,
-                            station_id=station_id,
-                            province_id=province_id,
-                            county_id=county_id,
-                            kind=LiveEvent.Kind.UNREACHABLE,
-                            status=status,
-                            at=now,
+                        (
+                            event.pk,
+                            station_id,
+                            province_id,
+                            county_id,
+                            _SILENT_LINE,
+                            status,
+                            "",
+                            now,
                         )
                         for _pk, station_id, province_id, county_id, status in silent
-                    ],
-                    batch_size=1000,
+                    ]
                 )
                 _move_live_tallies(event, provinces, deltas)
                 audit_record(

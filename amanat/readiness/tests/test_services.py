@@ -2,6 +2,7 @@
 voting-day batch and the silence check, with the kept tallies proved equal to a full recount."""
 
 import datetime as dt
+import re
 import threading
 import time
 from collections import Counter
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -1037,6 +1039,30 @@ def test_duplicate_heartbeats_and_repeated_statuses_are_accepted_without_changes
     assert _live(event, stations["A1-001"]).last_seen_at == voting_time(7, 40)  # type: ignore[union-attr]
 
 
+def test_a_batch_writes_only_the_rows_its_reports_change(
+    report: Callable[..., Any], opened_a1: None, event: Any, stations: dict[str, PollingStation]
+) -> None:
+    """A repeated heartbeat changes no row, and no row is written for it (the batch is still audited)."""
+    audits = _audits(entity_type="readiness.StationLive")
+
+    with CaptureQueriesContext(connection) as repeated:
+        result = report(_entry("A1-001", voting_time(7)), _entry("A1-002", voting_time(7, 30), "closed"))
+    with CaptureQueriesContext(connection) as heard:
+        report(_entry("A1-001", voting_time(7, 45)), _entry("A1-002", voting_time(7, 30)))
+
+    assert (result.accepted, result.errors) == (2, {})
+    assert _audits(entity_type="readiness.StationLive") == audits + 2
+    write = re.compile(r"^\s*(\d+ times: )?(UPDATE|INSERT|DELETE)\b", re.IGNORECASE)  # executemany: "n times"
+    writes = [
+        [q["sql"] for q in queries if write.match(q["sql"])]
+        for queries in (repeated.captured_queries, heard.captured_queries)
+    ]
+    assert not any("stationlive" in sql for sql in writes[0])
+    assert sum("stationlive" in sql for sql in writes[1]) == 1  # A1-001's row, in one statement
+    a1 = _live(event, stations["A1-001"])
+    assert a1 is not None and a1.last_seen_at == voting_time(7, 45)
+
+
 def test_a_batch_with_every_entry_refused_writes_nothing(
     report: Callable[..., Any], county_user: Any, opened_a1: None, event: Any
 ) -> None:
@@ -1837,3 +1863,73 @@ def test_concurrent_uploads_over_two_counties_in_opposite_orders_both_succeed(
     assert outcomes == ["ok", "ok"]
     assert _kept_readiness(event) == _counted_readiness(event)
     assert sorted(_kept_readiness(event).values()) == [(0, 3, 0), (0, 3, 0)]
+
+
+def _slow_after_each_live_lock(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    """Pause a second after each locking read of live rows (the other batches move on meanwhile)."""
+    result = execute(sql, params, many, context)
+    if "FOR UPDATE" in sql.upper() and "stationlive" in sql.lower():
+        time.sleep(1)
+    return result
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_never_holds_row_locks_while_it_waits_to_insert_first_rows(
+    reference_data: None, admin: Any, event: Any, world: World, stations: dict[str, PollingStation]
+) -> None:
+    """Three batches in the first minutes of the day, crossing: none may wait for another in a cycle.
+
+    B reads first: neither station has a row. X then opens `late` and ends. A reads next: `late` has a
+    row now (A locks it), `early` has none. B inserts `early`'s row and wants `late`'s lock; A wants to
+    insert `early` too, and so waits for B. Had A kept `late` locked meanwhile, each would wait for the
+    other (a deadlock, one batch failing); A lets its locks go before inserting, and takes them again.
+    """
+    early, late = sorted(["A1-001", "A1-002"], key=lambda code: stations[code].pk)
+    results: dict[str, Any] = {}
+
+    def batch(name: str, delay: float, entries: list[LiveEntry], slow: bool) -> Callable[[], None]:
+        def send() -> None:
+            time.sleep(delay)
+            with connection.execute_wrapper(_slow_after_each_live_lock if slow else _pass_through):
+                results[name] = services.live_updates_apply(
+                    actor=admin, event=event, entries=entries, now=voting_time(8)
+                )
+
+        return send
+
+    outcomes = _in_threads(
+        batch(
+            "B",
+            0,
+            [_entry(early, voting_time(7, 1), "opened"), _entry(late, voting_time(7, 1), "opened")],
+            True,
+        ),
+        batch("X", 0.3, [_entry(late, voting_time(7), "opened")], False),
+        batch(
+            "A",
+            0.6,
+            [_entry(late, voting_time(7, 2), "operating"), _entry(early, voting_time(7, 2), "opened")],
+            True,
+        ),
+    )
+
+    assert outcomes == ["ok", "ok", "ok"]
+    assert {name: (r.accepted, r.errors) for name, r in results.items()} == {
+        "B": (2, {}),
+        "X": (1, {}),
+        "A": (2, {}),
+    }
+    early_row, late_row = _live(event, stations[early]), _live(event, stations[late])
+    assert early_row is not None and late_row is not None
+    assert (early_row.status, late_row.status) == ("opened", "operating")
+    assert _count(LiveEvent) == 3  # opened twice, operating once: the repeated 'opened' are heartbeats
+    assert _kept_live(event) == _counted_live(event)
+    assert _kept_live(event) == {(world.province_a.pk, world.county_a1.pk): (1, 1, 0, 0, 0)}
+    _assert_chain_clean()
+
+
+def _pass_through(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    return execute(sql, params, many, context)
