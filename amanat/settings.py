@@ -99,7 +99,8 @@ TEMPLATES = [
     },
 ]
 
-if not os.getenv("DATABASE_URL"):
+if not os.getenv("DATABASE_URL") or not os.getenv("REDIS_URL"):
+    # The embedded database and the embedded task queue both live in files under var/.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
@@ -127,6 +128,11 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Reference data (taxonomies, the election calendar, the users behind API tokens) is cached; without
+# Redis each process keeps its own copy, and a change reaches the other processes within this many
+# seconds (API tokens: API_TOKEN_CACHE_SECONDS).
+REFERENCE_CACHE_SECONDS = int(os.getenv("REFERENCE_CACHE_SECONDS", "60"))
+API_TOKEN_CACHE_SECONDS = int(os.getenv("API_TOKEN_CACHE_SECONDS", "10"))
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -1,8 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from amanat.accounts.models import ApiToken, Organisation, User
+from amanat.accounts.services import api_tokens_forget_users
 from amanat.audit.admin import AuditedModelAdmin
 
 
@@ -23,6 +27,15 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Amanat"), {"fields": ("organisation", "role", "province", "county")}),
     )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # A token's requests must see the user's new role, jurisdiction or deactivation.
+        api_tokens_forget_users()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        api_tokens_forget_users()
 
 
 @admin.register(ApiToken)

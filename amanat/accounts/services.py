@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,9 +19,16 @@ from amanat.accounts.roles import Role
 from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, snapshot
 from amanat.geography.models import County, Province
+from amanat.reference_cache import ReferenceCache
 from amanat.scoping import Jurisdiction
 
 TOKEN_PREFIX = "amn_"
+# Field devices send a request every few seconds: the user behind a token is kept this long between
+# lookups. Revoking a token or changing its user takes effect at once where Redis is the cache, and
+# within this time in the other processes of a set-up without it.
+token_users: ReferenceCache["User | None"] = ReferenceCache(
+    "api-token-user", timeout=settings.API_TOKEN_CACHE_SECONDS
+)
 
 
 def _jurisdiction(province: Province | None, county: County | None) -> Jurisdiction:
@@ -150,6 +158,7 @@ def api_token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        token_users.invalidate()
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -166,9 +175,14 @@ def api_token_authenticate(*, raw_key: str) -> User | None:
     """The active user behind a bearer token, or None; records when the token was last used."""
     if not raw_key.startswith(TOKEN_PREFIX):
         return None
+    key_hash = _token_hash(raw_key)
+    return token_users.get(key_hash, lambda: _token_user(key_hash), keep_none=False)
+
+
+def _token_user(key_hash: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user", "user__organisation")
-        .filter(key_hash=_token_hash(raw_key), revoked_at__isnull=True)
+        .filter(key_hash=key_hash, revoked_at__isnull=True)
         .first()
     )
     if token is None or not token.user.is_active:
@@ -178,6 +192,11 @@ def api_token_authenticate(*, raw_key: str) -> User | None:
         # Coarse, so that busy devices do not turn every read into a write.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def api_tokens_forget_users() -> None:
+    """Drop the cached users behind tokens, after a user's role, jurisdiction or activity changed."""
+    token_users.invalidate()
 
 
 def _client_ip(request: Any) -> str | None:
@@ -257,6 +276,7 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> User:
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active"])
+        token_users.invalidate()
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 from amanat.audit.admin import AuditedModelAdmin
 from amanat.elections.models import Contest, ElectionEvent
+from amanat.elections.selectors import election_calendar_forget
 
 
 class ContestInline(admin.TabularInline):
@@ -24,3 +25,11 @@ class ContestInline(admin.TabularInline):
 class ElectionEventAdmin(AuditedModelAdmin):
     list_display = ["name", "voting_day", "opens_on", "closes_on", "is_demo"]
     inlines = [ContestInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        election_calendar_forget()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        election_calendar_forget()

@@ -4,13 +4,24 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from amanat.elections.models import Contest, ContestCounty, ElectionEvent
 from amanat.geography.models import County
+from amanat.reference_cache import ReferenceCache
 from amanat.scoping import jurisdiction_of, scoped_to
+
+# Every page's header and every incident report read the calendar; events are added a few times a year.
+calendar: ReferenceCache[list[ElectionEvent]] = ReferenceCache(
+    "election-calendar", timeout=settings.REFERENCE_CACHE_SECONDS
+)
+
+
+def _events_by_voting_day() -> list[ElectionEvent]:
+    return calendar.get("all", lambda: list(ElectionEvent.objects.order_by("voting_day", "pk")))
 
 
 def election_event_list_for(*, user: Any) -> QuerySet[ElectionEvent]:
@@ -31,11 +42,11 @@ def election_event_get_for(*, user: Any, event_id: Any) -> ElectionEvent:
 def election_event_current(*, today: dt.date | None = None) -> ElectionEvent | None:
     """The in-season event voting soonest (or most recently voted); else the next one; else the last one.
 
-    One query: a country holds a handful of events a year, so choosing among them in Python is
-    cheaper than several ordered queries on every page's header.
+    The cached calendar: a country holds a handful of events a year, so choosing among them in Python
+    is cheaper than several ordered queries on every page's header.
     """
     today = today or timezone.localdate()
-    events = list(ElectionEvent.objects.order_by("voting_day", "pk"))
+    events = _events_by_voting_day()
     in_season = [e for e in events if e.opens_on <= today <= e.closes_on]
     upcoming_in_season = [e for e in in_season if e.voting_ends_on >= today]
     if upcoming_in_season:
@@ -47,6 +58,17 @@ def election_event_current(*, today: dt.date | None = None) -> ElectionEvent | N
         return upcoming[0]
     past = [e for e in events if e.voting_day < today]
     return past[-1] if past else None
+
+
+def election_event_covering(*, day: dt.date) -> ElectionEvent | None:
+    """The event whose season (opening to closing) holds the day; of several, the one voting last."""
+    covering = [e for e in _events_by_voting_day() if e.opens_on <= day <= e.closes_on]
+    return covering[-1] if covering else None
+
+
+def election_calendar_forget() -> None:
+    """Drop the cached calendar: for events changed outside the services (the admin, data scripts)."""
+    calendar.invalidate()
 
 
 @dataclass(frozen=True)

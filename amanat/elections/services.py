@@ -12,6 +12,7 @@ from amanat.accounts.permissions import Capability, require
 from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, snapshot
 from amanat.elections.models import Contest, ContestCounty, ContestKind, ElectionEvent
+from amanat.elections.selectors import calendar
 from amanat.geography.models import County, Province
 from amanat.scoping import Jurisdiction, unscoped
 
@@ -62,6 +63,7 @@ def election_event_create(
         raise ValidationError({"name": _("An event with this name is already set for that day.")})
     with transaction.atomic():
         event.save()
+        calendar.invalidate()
         audit_record(actor=actor, action=AuditAction.CREATE, entity=event, after=snapshot(event))
     return event
 

@@ -1,7 +1,23 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from amanat.audit.admin import AuditedModelAdmin
 from amanat.geography.models import County, District, PollingStation, Province
+from amanat.geography.selectors import station_places_forget
+
+
+class PlacesChangingAdmin(AuditedModelAdmin):
+    """A county or station edited here may move: reports must see where it is now."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        station_places_forget()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        station_places_forget()
 
 
 @admin.register(Province)
@@ -11,7 +27,7 @@ class ProvinceAdmin(AuditedModelAdmin):
 
 
 @admin.register(County)
-class CountyAdmin(AuditedModelAdmin):
+class CountyAdmin(PlacesChangingAdmin):
     list_display = ["code", "name", "name_en", "province"]
     list_filter = ["province"]
     search_fields = ["code", "name", "name_en"]
@@ -27,7 +43,7 @@ class DistrictAdmin(AuditedModelAdmin):
 
 
 @admin.register(PollingStation)
-class PollingStationAdmin(AuditedModelAdmin):
+class PollingStationAdmin(PlacesChangingAdmin):
     list_display = ["code", "name", "county", "district", "is_synthetic"]
     list_filter = ["is_synthetic", "is_mobile"]
     search_fields = ["code", "name", "address"]

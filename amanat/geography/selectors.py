@@ -3,13 +3,15 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from amanat.geography.models import County, District, PollingStation, Province
 from amanat.persian import tidy
-from amanat.scoping import scoped_to
+from amanat.reference_cache import ReferenceCache
+from amanat.scoping import scoped_to, unscoped
 
 
 def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
@@ -96,6 +98,44 @@ def station_get_for(*, user: Any, station_id: Any) -> PollingStation:
     """One polling station, if the caller's jurisdiction reaches it."""
     with scoped_to(user):
         return _get_or_404(PollingStation.objects.select_related("county__province", "district"), station_id)
+
+
+@dataclass(frozen=True)
+class StationPlace:
+    """Where a station is, by id: what a report needs to check the reporter's jurisdiction and file it."""
+
+    station_id: int
+    county_id: int
+    province_id: int
+
+
+# Reports and status updates name stations by code, many times a second on voting day.
+station_places: ReferenceCache["StationPlace | None"] = ReferenceCache(
+    "station-place", timeout=settings.REFERENCE_CACHE_SECONDS
+)
+
+
+def station_place_by_code(*, code: str) -> StationPlace | None:
+    """The station with this code, anywhere (callers check the jurisdiction), or None.
+
+    Not a page's read: services use it to check what a reporter names against their jurisdiction.
+    """
+    return station_places.get(code, lambda: _station_place_read(code), keep_none=False)
+
+
+def _station_place_read(code: str) -> StationPlace | None:
+    with unscoped():
+        row = (
+            PollingStation.objects.filter(code=code)
+            .values_list("pk", "county_id", "county__province_id")
+            .first()
+        )
+    return StationPlace(*row) if row is not None else None
+
+
+def station_places_forget() -> None:
+    """Drop the cached station places: for changes made outside the services (the admin)."""
+    station_places.invalidate()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, snapshot
 from amanat.geography.models import County, District, PollingStation, Province
+from amanat.geography.selectors import station_places
 from amanat.persian import tidy
 from amanat.scoping import Jurisdiction, unscoped
 
@@ -244,6 +245,7 @@ def geography_import(*, actor: Any, rows: Sequence[DivisionRow], source: str) ->
         digest = hashlib.sha256(
             "\n".join(f"{r.level},{r.code},{r.name},{r.name_en},{r.parent_code}" for r in rows).encode()
         ).hexdigest()
+        station_places.invalidate()  # a county may have moved to another province
         audit_record(
             actor=actor,
             action=AuditAction.IMPORT,
@@ -392,6 +394,7 @@ def station_import(*, actor: Any, rows: Sequence[StationRow], source: str) -> Im
         if errors:
             raise ImportRejectedError(errors)
         _upsert(PollingStation, wanted, result, "stations")
+        station_places.invalidate()  # a station may have moved to another county
         audit_record(
             actor=actor,
             action=AuditAction.IMPORT,

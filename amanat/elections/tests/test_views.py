@@ -172,12 +172,14 @@ def test_event_list_queries_do_not_grow(
     client.get("/elections/")
     with django_assert_max_num_queries(10) as few:
         client.get("/elections/")
+    few_count = len(few.captured_queries)  # read now: every request clears the query log
     for n in range(1, 30):
         election_event_create(
             actor=national, name=f"e{n}", voting_day=dt.date(2024, 6, 28) + dt.timedelta(days=n)
         )
+    client.get("/elections/")  # the header's calendar is read again after a change, then cached
 
-    with django_assert_max_num_queries(len(few.captured_queries)):
+    with django_assert_max_num_queries(few_count):
         assert client.get("/elections/").status_code == 200
 
 

@@ -40,6 +40,8 @@ from amanat.incidents.services.taxonomy import (
     deadline_hours,
     incident_category_create,
     incident_category_update,
+    incident_taxonomy_forget,
+    intake_taxonomy,
     response_deadline_set,
 )
 
@@ -68,10 +70,12 @@ __all__ = [
     "incident_report_public",
     "incident_resolve",
     "incident_start",
+    "incident_taxonomy_forget",
     "incident_triage",
     "incidents_bulk_apply",
     "incidents_escalate_overdue",
     "incidents_report_batch",
     "incidents_sync_unreachable_stations",
+    "intake_taxonomy",
     "response_deadline_set",
 ]

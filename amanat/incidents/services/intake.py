@@ -19,7 +19,9 @@ from amanat.accounts.permissions import Capability, require
 from amanat.audit.models import AuditAction
 from amanat.audit.services import audit_record, snapshot
 from amanat.elections.models import ElectionEvent
-from amanat.geography.models import County, PollingStation
+from amanat.elections.selectors import election_event_covering
+from amanat.geography.models import County
+from amanat.geography.selectors import station_place_by_code
 from amanat.incidents.evidence import evidence_check
 from amanat.incidents.models import (
     ActivityKind,
@@ -31,7 +33,7 @@ from amanat.incidents.models import (
     IncidentState,
     Severity,
 )
-from amanat.incidents.services.taxonomy import deadline_hours
+from amanat.incidents.services.taxonomy import deadline_hours, intake_taxonomy
 from amanat.persian import normalize
 from amanat.scoping import Jurisdiction, unscoped
 
@@ -87,14 +89,14 @@ def _fingerprint(report: ReportInput) -> str:
 
 
 def _event_for(when: dt.datetime) -> ElectionEvent | None:
-    day = timezone.localdate(when)
-    return ElectionEvent.objects.filter(opens_on__lte=day, closes_on__gte=day).order_by("-voting_day").first()
+    return election_event_covering(day=timezone.localdate(when))
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Place:
-    county: County
-    station: PollingStation | None
+    province_id: int
+    county_id: int
+    station_id: int | None
 
 
 def _check_report(
@@ -102,7 +104,7 @@ def _check_report(
 ) -> tuple[IncidentCategory, _Place, str]:
     """Check one report against the taxonomy, the geography and the reporter's jurisdiction."""
     errors: dict[str, list[str]] = {}
-    category = IncidentCategory.objects.filter(code=report.category_code, is_active=True).first()
+    category = intake_taxonomy().active_by_code.get(report.category_code)
     if category is None:
         errors["category"] = [_("Unknown category.")]
     severity = report.severity or (category.default_severity if category else Severity.MEDIUM)
@@ -122,45 +124,40 @@ def _check_report(
     if len(report.address) > 300:
         errors["address"] = [_("The address is too long (at most 300 characters).")]
     place: _Place | None = None
-    with unscoped():
-        station = None
-        if report.station_code.strip():
-            station = (
-                PollingStation.objects.select_related("county")
-                .filter(code=report.station_code.strip())
+    # Ids only: the case needs nothing else of its place, and model instances cost more to build.
+    station = None
+    if report.station_code.strip():
+        station = station_place_by_code(code=report.station_code.strip())
+        if station is None or (
+            jurisdiction is not None
+            and not jurisdiction.covers(
+                Jurisdiction(province_id=station.province_id, county_id=station.county_id)
+            )
+        ):
+            errors["station_code"] = [_("Unknown station, or one outside your jurisdiction.")]
+            station = None
+    county = _Place(station.province_id, station.county_id, station.station_id) if station else None
+    if report.county_code.strip():
+        with unscoped():
+            named = (
+                County.objects.filter(code=report.county_code.strip())
+                .values_list("pk", "province_id")
                 .first()
             )
-            if station is None or (
-                jurisdiction is not None
-                and not jurisdiction.covers(
-                    Jurisdiction(province_id=station.county.province_id, county_id=station.county_id)
-                )
-            ):
-                errors["station_code"] = [_("Unknown station, or one outside your jurisdiction.")]
-                station = None
-        county = station.county if station is not None else None
-        if report.county_code.strip():
-            named = County.objects.filter(code=report.county_code.strip()).first()
-            if named is None or (
-                jurisdiction is not None
-                and not jurisdiction.covers(Jurisdiction(province_id=named.province_id, county_id=named.pk))
-            ):
-                errors["county_code"] = [_("Unknown county, or one outside your jurisdiction.")]
-            elif county is not None and named.pk != county.pk:
-                errors["county_code"] = [_("The station is not in this county.")]
-            else:
-                county = named
-        if county is None and not errors.get("station_code") and not errors.get("county_code"):
-            errors["county_code"] = [_("Give the polling station or the county where it happened.")]
-        if (
-            county is not None
-            and station is None
-            and not report.address.strip()
-            and "county_code" not in errors
+        if named is None or (
+            jurisdiction is not None
+            and not jurisdiction.covers(Jurisdiction(province_id=named[1], county_id=named[0]))
         ):
-            errors["address"] = [_("Give the address when the report is not about a polling station.")]
-        if county is not None:
-            place = _Place(county=county, station=station)
+            errors["county_code"] = [_("Unknown county, or one outside your jurisdiction.")]
+        elif county is not None and named[0] != county.county_id:
+            errors["county_code"] = [_("The station is not in this county.")]
+        elif county is None:
+            county = _Place(province_id=named[1], county_id=named[0], station_id=None)
+    if county is None and not errors.get("station_code") and not errors.get("county_code"):
+        errors["county_code"] = [_("Give the polling station or the county where it happened.")]
+    if county is not None and station is None and not report.address.strip() and "county_code" not in errors:
+        errors["address"] = [_("Give the address when the report is not about a polling station.")]
+    place = county
     if errors:
         raise ValidationError(errors)
     assert category is not None and place is not None
@@ -225,15 +222,14 @@ def _create(
     fingerprint: str = "",
     idempotency_key: str = "",
 ) -> Incident:
-    county = place.county
     incident = Incident(
-        province_id=county.province_id,
-        county=county,
+        province_id=place.province_id,
+        county_id=place.county_id,
         event=_event_for(report.occurred_at),
         category=category,
         severity=severity,
         state=state,
-        station=place.station,
+        station_id=place.station_id,
         address=report.address.strip(),
         occurred_at=report.occurred_at,
         description=report.description.strip(),
@@ -279,12 +275,17 @@ def incident_report(
     if len(key) > 100:
         raise _fail("idempotency_key", _("The idempotency key is too long (at most 100 characters)."))
     fingerprint = _fingerprint(report) if key else ""
-    if key:
-        replay = _replay(actor, key, fingerprint)
-        if replay is not None:
-            return replay
-    category, place, severity = _check_report(report, jurisdiction=jurisdiction, now=now)
-    _check_evidence_list(evidence)
+    # A retry is rare, so the key is looked up only when the report cannot be taken in as new: it
+    # fails a check (the taxonomy may have changed since the first try), or the key's unique
+    # constraint refuses it (a retry, or two requests with one key racing).
+    try:
+        category, place, severity = _check_report(report, jurisdiction=jurisdiction, now=now)
+        _check_evidence_list(evidence)
+    except ValidationError:
+        replay = _replay(actor, key, fingerprint) if key else None
+        if replay is None:
+            raise
+        return replay
     try:
         with _files_removed_on_failure() as written, transaction.atomic():
             incident = _create(
@@ -309,7 +310,6 @@ def incident_report(
                 ip_address=ip_address,
             )
     except IntegrityError:
-        # Two requests with one key raced: the other committed first, so answer with its case.
         replay = _replay(actor, key, fingerprint) if key else None
         if replay is None:
             raise

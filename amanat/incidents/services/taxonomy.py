@@ -1,11 +1,12 @@
 """The incident taxonomy and the response deadlines: national reference data."""
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from amanat.accounts.permissions import Capability, require
@@ -16,8 +17,46 @@ from amanat.incidents.models import (
     ResponseDeadline,
     Severity,
 )
+from amanat.reference_cache import ReferenceCache
 
 _CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class IntakeTaxonomy:
+    """What every report is checked against: the active categories by code, and the deadline rules."""
+
+    active_by_code: dict[str, IncidentCategory]
+    # (category id, or None for the severity's default rule, severity) -> hours
+    deadline_rules: dict[tuple[int | None, str], int]
+
+
+# Every report reads the taxonomy; it changes a few times a year, through the services below.
+_taxonomy: ReferenceCache[IntakeTaxonomy] = ReferenceCache(
+    "incident-taxonomy", timeout=settings.REFERENCE_CACHE_SECONDS
+)
+
+
+def intake_taxonomy() -> IntakeTaxonomy:
+    """The active categories and the deadline rules, from the cache (read again after any change)."""
+    return _taxonomy.get("all", _intake_taxonomy_read)
+
+
+def _intake_taxonomy_read() -> IntakeTaxonomy:
+    return IntakeTaxonomy(
+        active_by_code={c.code: c for c in IncidentCategory.objects.filter(is_active=True)},
+        deadline_rules={
+            (category_id, severity): hours
+            for category_id, severity, hours in ResponseDeadline.objects.values_list(
+                "category_id", "severity", "hours"
+            )
+        },
+    )
+
+
+def incident_taxonomy_forget() -> None:
+    """Drop the cached taxonomy: for changes made outside these services (data migrations, tests)."""
+    _taxonomy.invalidate()
 
 
 def _fail(field_name: str, message: str) -> ValidationError:
@@ -68,6 +107,7 @@ def incident_category_create(
             position=position,
         )
         audit_record(actor=actor, action=AuditAction.CREATE, entity=category, after=snapshot(category))
+        _taxonomy.invalidate()
     return category
 
 
@@ -94,6 +134,7 @@ def incident_category_update(*, actor: Any, category: IncidentCategory, **change
                 value.strip() if isinstance(value, str) and name != "default_severity" else value,
             )
         category.save()
+        _taxonomy.invalidate()
         audit_record(
             actor=actor, action=AuditAction.UPDATE, entity=category, before=before, after=snapshot(category)
         )
@@ -116,6 +157,7 @@ def response_deadline_set(
         before = None if created else snapshot(row)
         row.hours = hours
         row.save(update_fields=["hours"])
+        _taxonomy.invalidate()
         audit_record(
             actor=actor,
             action=AuditAction.CREATE if created else AuditAction.UPDATE,
@@ -128,14 +170,9 @@ def response_deadline_set(
 
 def deadline_hours(category: IncidentCategory, severity: str) -> int:
     """The hours allowed for a case: the category's own rule, else the default for the severity."""
-    hours: dict[int | None, int] = dict(
-        ResponseDeadline.objects.filter(
-            Q(category=category) | Q(category__isnull=True), severity=severity
-        ).values_list("category_id", "hours")
-    )
-    if category.pk in hours:
-        return hours[category.pk]
-    if None in hours:
-        return hours[None]
+    rules = intake_taxonomy().deadline_rules
+    for key in ((category.pk, severity), (None, severity)):
+        if key in rules:
+            return rules[key]
     # No rule at all (the seeded defaults were removed): the seeded values.
     return {Severity.CRITICAL: 2, Severity.HIGH: 8, Severity.MEDIUM: 24}.get(Severity(severity), 72)

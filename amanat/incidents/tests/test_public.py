@@ -22,6 +22,7 @@ from django.utils import timezone
 from amanat.audit.models import AuditEntry
 from amanat.incidents.forms import public as public_forms
 from amanat.incidents.models import Channel, Incident, IncidentCategory, IncidentEvidence, IncidentState
+from amanat.incidents.services import incident_taxonomy_forget
 from amanat.incidents.tests.test_evidence import EXE, PNG
 from amanat.scoping import unscoped
 from amanat.ui.formatting import jalali_input_value
@@ -340,6 +341,7 @@ def test_required_fields_are_named(client: Client, world: World) -> None:
 
 def test_an_inactive_category_is_not_offered(client: Client, world: World) -> None:
     IncidentCategory.objects.filter(code="procedural-error").update(is_active=False)
+    incident_taxonomy_forget()
     assert "Procedural error" not in client.get(URL).content.decode()
     response = client.post(URL, _form(client, world, category=_category("procedural-error").pk))
     assert "category" in _errors(response)
