@@ -10,9 +10,10 @@ at once (so the writer's own transaction reads its change) and again when the tr
 Only immutable or freshly unpickled values come out of the cache, so callers may keep what they get.
 """
 
+import time
 import uuid
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -29,6 +30,8 @@ class ReferenceCache(Generic[T]):
         self.name = name
         self.timeout = timeout
         self._generation_key = f"amanat:ref:{name}:generation"
+        # part -> (generation, expiry on the monotonic clock, value), for `held`
+        self._held: dict[str, tuple[str, float, Any]] = {}
 
     def _generation(self) -> str:
         generation = cache.get(self._generation_key)
@@ -52,6 +55,20 @@ class ReferenceCache(Generic[T]):
             if value is not None or keep_none:
                 cache.set(key, value, timeout=self.timeout)
         return value  # type: ignore[return-value]
+
+    def held(self, part: str, build: Callable[[], Any]) -> Any:
+        """Like `get`, but the value stays in this process's memory instead of the shared cache.
+
+        For a large value read on most requests (every station's place): it is not copied out of
+        the cache each time. Callers must not change it; it is dropped with the generation.
+        """
+        generation, now = self._generation(), time.monotonic()
+        held = self._held.get(part)
+        if held is not None and held[0] == generation and held[1] > now:
+            return held[2]
+        value = build()
+        self._held[part] = (generation, now + self.timeout, value)
+        return value
 
     def invalidate(self) -> None:
         """Forget every cached value, now and again when the caller's transaction commits."""

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from amanat.audit.models import AuditAction, AuditChainHead, AuditEntry
+from amanat.sql import insert_parts, marks
 
 GENESIS_HASH = "0" * 64
 
@@ -127,7 +128,6 @@ def audit_record(
 # Every audited write passes here while holding the head's lock, so the statements are written out
 # rather than built by the ORM on each call: the lock is held for less time, and appends queue less.
 _HEAD = AuditChainHead._meta.db_table
-_ENTRY_FIELDS = AuditEntry._meta.concrete_fields
 
 
 def _head_locked() -> tuple[int, str]:
@@ -144,11 +144,8 @@ def _head_locked() -> tuple[int, str]:
 
 def _append_and_move_head(entry: AuditEntry) -> None:
     """Insert the entry and move the head to it: one statement on PostgreSQL, two elsewhere."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in _ENTRY_FIELDS)
-    marks = ", ".join(["%s"] * len(_ENTRY_FIELDS))
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in _ENTRY_FIELDS]
-    insert = f"INSERT INTO {AuditEntry._meta.db_table} ({columns}) VALUES ({marks})"
+    table, columns, values = insert_parts(entry)
+    insert = f"INSERT INTO {table} ({columns}) VALUES ({marks(values)})"
     move = f"UPDATE {_HEAD} SET last_seq = %s, last_hash = %s WHERE id = 1"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -110,7 +110,7 @@ class StationPlace:
 
 
 # Reports and status updates name stations by code, many times a second on voting day.
-station_places: ReferenceCache["StationPlace | None"] = ReferenceCache(
+station_places: ReferenceCache[dict[str, StationPlace]] = ReferenceCache(
     "station-place", timeout=settings.REFERENCE_CACHE_SECONDS
 )
 
@@ -119,18 +119,18 @@ def station_place_by_code(*, code: str) -> StationPlace | None:
     """The station with this code, anywhere (callers check the jurisdiction), or None.
 
     Not a page's read: services use it to check what a reporter names against their jurisdiction.
+    Every station's place is held in the process's memory (a few MB for 60,000 stations), so a
+    report costs no query for it; a station added since is looked up on its own.
     """
-    return station_places.get(code, lambda: _station_place_read(code), keep_none=False)
+    known: dict[str, StationPlace] = station_places.held("all", _station_places_read)
+    return known.get(code) or _station_places_read(code=code).get(code)
 
 
-def _station_place_read(code: str) -> StationPlace | None:
+def _station_places_read(code: str | None = None) -> dict[str, StationPlace]:
     with unscoped():
-        row = (
-            PollingStation.objects.filter(code=code)
-            .values_list("pk", "county_id", "county__province_id")
-            .first()
-        )
-    return StationPlace(*row) if row is not None else None
+        stations = PollingStation.objects.all() if code is None else PollingStation.objects.filter(code=code)
+        rows = stations.values_list("code", "pk", "county_id", "county__province_id")
+        return {row[0]: StationPlace(*row[1:]) for row in rows.iterator(chunk_size=5000)}
 
 
 def station_places_forget() -> None:

@@ -764,21 +764,20 @@ def test_a_retired_category_takes_no_new_reports(national: User, device: Client,
 
 
 class _Race:
-    """Wraps each request's queries: pauses after the look for an earlier case with the key, so both
-    requests look before either writes, and counts the attempts to insert a case."""
+    """Wraps each request's queries: holds each attempt to insert a case until both requests are
+    about to insert, so both write at once, and counts the attempts."""
 
     def __init__(self) -> None:
         self.inserts = 0
         self.lock = threading.Lock()
+        self.both_inserting = threading.Barrier(2)
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if sql.lstrip().upper().startswith('INSERT INTO "INCIDENTS_INCIDENT"'):
+        if 'INSERT INTO "incidents_incident"' in sql:
             with self.lock:
                 self.inserts += 1
-        result = execute(sql, params, many, context)
-        if sql.lstrip().upper().startswith("SELECT") and "idempotency_key" in sql and "incident" in sql:
-            time.sleep(0.3)
-        return result
+            self.both_inserting.wait(timeout=10)
+        return execute(sql, params, many, context)
 
 
 @pytest.mark.skipif(
@@ -811,7 +810,7 @@ def test_two_simultaneous_requests_with_one_key_make_one_case(
     for thread in threads:
         thread.join(timeout=60)
 
-    assert race.inserts == 2  # both got past the look for the key: the unique constraint decided
+    assert race.inserts == 2  # both wrote a case: the key's unique constraint decided
     assert sorted(status for status, _ in answers) == [200, 201], answers
     assert answers[0][1]["id"] == answers[1][1]["id"]
     assert _incidents(idempotency_key="race-1") == 1
