@@ -99,27 +99,28 @@ def audit_record(
         entity_id = entity_id or str(entity.pk)
         entity_label = entity_label or str(entity)[:300]
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    # Everything but the chaining is prepared before the head is locked: concurrent appends wait on
+    # that lock until this transaction commits, so the less done while holding it, the better.
+    entry = AuditEntry(
+        actor_id=actor.pk if authenticated else None,
+        actor_label=(actor.get_username() if authenticated else actor_label or "system")[:200],
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        entity_label=entity_label[:300],
+        province_id=province_id,
+        county_id=county_id,
+        before=_json_safe(before),
+        after=_json_safe(after),
+        ip_address=_canonical_ip(ip_address),
+    )
     # No savepoint: an entry that cannot be written must undo the caller's whole change anyway, and
     # a savepoint costs two statements on every audited write (most of them inside the head lock).
     with transaction.atomic(savepoint=False):
         # The head row lock orders concurrent appends; it is held only until the caller commits.
         last_seq, last_hash = _head_locked()
-        entry = AuditEntry(
-            seq=last_seq + 1,
-            created_at=timezone.now(),
-            actor_id=actor.pk if authenticated else None,
-            actor_label=(actor.get_username() if authenticated else actor_label or "system")[:200],
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            entity_label=entity_label[:300],
-            province_id=province_id,
-            county_id=county_id,
-            before=_json_safe(before),
-            after=_json_safe(after),
-            ip_address=_canonical_ip(ip_address),
-            prev_hash=last_hash,
-        )
+        entry.seq, entry.prev_hash = last_seq + 1, last_hash
+        entry.created_at = timezone.now()  # read under the lock, so times follow the sequence
         entry.hash = entry_digest(entry)
         _append_and_move_head(entry)
     return entry

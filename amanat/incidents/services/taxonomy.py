@@ -38,8 +38,12 @@ _taxonomy: ReferenceCache[IntakeTaxonomy] = ReferenceCache(
 
 
 def intake_taxonomy() -> IntakeTaxonomy:
-    """The active categories and the deadline rules, from the cache (read again after any change)."""
-    return _taxonomy.get("all", _intake_taxonomy_read)
+    """The active categories and the deadline rules, from the cache (read again after any change).
+
+    Held in the process's memory, as every report reads it: callers must not change what they get.
+    """
+    taxonomy: IntakeTaxonomy = _taxonomy.held("all", _intake_taxonomy_read)
+    return taxonomy
 
 
 def _intake_taxonomy_read() -> IntakeTaxonomy:

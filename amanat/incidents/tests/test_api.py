@@ -10,7 +10,6 @@ import base64
 import datetime as dt
 import json
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
