@@ -26,7 +26,7 @@ Usage (from the repository root):
 
 Options (environment): BENCH_INCIDENTS (1000000), BENCH_STATIONS (60000), BENCH_SEARCH_RUNS (20),
 BENCH_SEARCH_WARMUPS (2), BENCH_PAGE_RUNS (5), BENCH_CLIENTS (32), BENCH_REPORTS (5000 per configuration),
-BENCH_GUNICORN_CONFIGS ("1x4": workers x threads, comma-separated to compare several),
+BENCH_GUNICORN_CONFIGS ("2x2": workers x threads, comma-separated to compare several),
 BENCH_PARTS ("search,ingest"), BENCH_PROFILE (0), BENCH_PROFILE_REQUESTS (300), BENCH_DIAGNOSE (1).
 See bench/README.md for what each figure means.
 """
@@ -77,7 +77,7 @@ REPORTS = int(os.environ.get("BENCH_REPORTS", "5000"))
 CONFIGS = [
     (int(w), int(t))
     for w, t in (
-        c.strip().lower().split("x") for c in os.environ.get("BENCH_GUNICORN_CONFIGS", "1x4").split(",")
+        c.strip().lower().split("x") for c in os.environ.get("BENCH_GUNICORN_CONFIGS", "2x2").split(",")
     )
 ]
 PARTS = {p.strip() for p in os.environ.get("BENCH_PARTS", "search,ingest").split(",") if p.strip()}

@@ -754,6 +754,7 @@ def test_national_administrators_manage_the_taxonomy_and_deadlines(
 
 def test_a_retired_category_takes_no_new_reports(national: User, device: Client, world: World) -> None:
     admin = _bearer(national)
+    _ok(_post(device, f"{API}/", _report(category="outage")), 201)  # the taxonomy is cached now
     _ok(admin.patch(f"{API}/categories/outage", {"is_active": False}, content_type="application/json"))
 
     assert _fields(_post(device, f"{API}/", _report(category="outage")), 400) == ["category"]
