@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from amanat.accounts.models import Organisation, OrganisationKind, User
 from amanat.accounts.roles import Role
@@ -180,6 +182,19 @@ def county_admin(admin: User, world: World) -> User:
 @pytest.fixture
 def outsider(admin: User, world: World) -> User:
     return _user(admin, "county_b1", Role.MEMBER, world.org_b1, county=world.county_b1)
+
+
+def page_queries(client: Client, url: str) -> int:
+    """The statements one GET of `url` runs (answering 200), once the reference cache is warm.
+
+    The first read after a change fills the cache (the election calendar, say): a query-count test
+    compares pages, not cold and warm caches.
+    """
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, (response.status_code, response.content[:300])
+    return len(captured)
 
 
 def client_for(user: User) -> Client:

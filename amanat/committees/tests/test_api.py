@@ -4,9 +4,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from amanat.accounts.models import User
@@ -24,7 +22,7 @@ from amanat.committees.models import (
     MeetingStatus,
 )
 from amanat.scoping import unscoped
-from conftest import Committees, World
+from conftest import Committees, World, page_queries
 
 API = "/api/v1/committees"
 
@@ -743,13 +741,6 @@ def test_openapi_schema_lists_the_committee_operations(county_user: User) -> Non
     )
 
 
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.content
-    return len(captured)
-
-
 def test_lists_and_details_do_not_grow_their_queries_with_their_rows(
     county_admin: User, held: Meeting, item: ActionItem, world: World, committees: Committees, admin: User
 ) -> None:
@@ -762,7 +753,7 @@ def test_lists_and_details_do_not_grow_their_queries_with_their_rows(
         f"{API}/action-items/{item.pk}",
     ]
     client.get(f"{API}/committees")  # the token's first use is recorded once; leave it out of the counts
-    before = [_queries(client, url) for url in urls]
+    before = [page_queries(client, url) for url in urls]
     for n in range(3):
         more = services.decision_record(
             actor=county_admin, meeting=held, text=f"مصوبه {n}", responsible=world.org_a, due_on=FIRST
@@ -773,7 +764,7 @@ def test_lists_and_details_do_not_grow_their_queries_with_their_rows(
         )
     services.committee_member_add(actor=admin, committee=committees.county_a1, organisation=world.org_a)
 
-    assert [_queries(client, url) for url in urls] == before
+    assert [page_queries(client, url) for url in urls] == before
 
 
 @pytest.mark.parametrize(

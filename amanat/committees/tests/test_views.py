@@ -7,9 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -33,7 +30,7 @@ from amanat.committees.models import (
 )
 from amanat.elections.services import election_event_create
 from amanat.scoping import unscoped
-from conftest import PASSWORD, Committees, World, client_for
+from conftest import PASSWORD, Committees, World, client_for, page_queries
 
 # The committees were created on 2026-11-10 with a 14-day cadence: meetings on 11-10 and 11-24
 # lie in the past, 12-08 in the future.
@@ -105,13 +102,6 @@ def _decide(actor: User, meeting: Meeting, responsible: Any, due_on: dt.date, te
     )
 
 
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(captured)
-
-
 # --- the header ------------------------------------------------------------------------------
 
 
@@ -170,7 +160,7 @@ def test_committee_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(12):
         response = client.get("/committees/")
     assert len(response.context["page"]) == 6
-    few = _queries(client, "/committees/")
+    few = page_queries(client, "/committees/")
     other = election_event_create(
         actor=national, name="دیگر", voting_day=dt.date(2027, 6, 1), opens_on=dt.date(2027, 1, 1)
     )
@@ -180,7 +170,7 @@ def test_committee_list_query_count_does_not_grow_with_rows(
     template = services.instruction_create(actor=national, event=other, title="دیگر", duties="یک")
     services.committees_create_for_event(actor=national, event=other, instruction=template, today=TODAY)
 
-    assert _queries(client, "/committees/") == few
+    assert page_queries(client, "/committees/") == few
     assert len(client.get("/committees/").context["page"]) == 12
 
 
@@ -319,7 +309,7 @@ def test_committee_page_query_count_does_not_grow_with_members_and_actions(
     client = client_for(county_admin)
     url = f"/committees/{committees.county_a1.pk}/"
     _decide(county_admin, held, world.org_a1, SECOND, "یک")
-    few = _queries(client, url)
+    few = page_queries(client, url)
     services.committee_member_add(
         actor=national, committee=committees.county_a1, organisation=world.org_national, role="chair"
     )
@@ -327,7 +317,7 @@ def test_committee_page_query_count_does_not_grow_with_members_and_actions(
     for n in range(5):
         _decide(county_admin, held, world.org_a, SECOND, f"مورد {n}")
 
-    assert _queries(client, url) == few
+    assert page_queries(client, url) == few
 
 
 def test_meeting_page_query_count_does_not_grow_with_decisions(
@@ -336,11 +326,11 @@ def test_meeting_page_query_count_does_not_grow_with_decisions(
     client = client_for(county_admin)
     url = f"/committees/meetings/{held.pk}/"
     _decide(county_admin, held, world.org_a1, SECOND, "یک")
-    few = _queries(client, url)
+    few = page_queries(client, url)
     for n in range(5):
         _decide(county_admin, held, world.org_a, SECOND, f"مورد {n}")
 
-    assert _queries(client, url) == few
+    assert page_queries(client, url) == few
 
 
 def test_viewers_see_the_committee_without_forms(
@@ -965,11 +955,11 @@ def test_my_actions_query_count_does_not_grow_with_rows(
 ) -> None:
     client = client_for(county_user)
     _decide(county_admin, held, world.org_a1, TODAY, "یک")
-    few = _queries(client, "/committees/actions/mine/")
+    few = page_queries(client, "/committees/actions/mine/")
     for n in range(6):
         _decide(county_admin, held, world.org_a1, TODAY, f"مورد {n}")
 
-    assert _queries(client, "/committees/actions/mine/") == few
+    assert page_queries(client, "/committees/actions/mine/") == few
 
 
 def test_action_update_inline_with_htmx(county_user: User, items: list[ActionItem]) -> None:
@@ -1092,11 +1082,11 @@ def test_overdue_query_count_does_not_grow_with_rows(
 ) -> None:
     client = client_for(province_user)
     _decide(county_admin, held, world.org_a1, SECOND, "یک")
-    few = _queries(client, "/committees/actions/overdue/?all=1")
+    few = page_queries(client, "/committees/actions/overdue/?all=1")
     for n in range(6):
         _decide(county_admin, held, world.org_a1, SECOND, f"مورد {n}")
 
-    assert _queries(client, "/committees/actions/overdue/?all=1") == few
+    assert page_queries(client, "/committees/actions/overdue/?all=1") == few
     assert len(client.get("/committees/actions/overdue/?all=1").context["rows"]) == 7
 
 

@@ -31,9 +31,31 @@ def _json_body(request: HttpRequest) -> Any:
         ) from exc
 
 
+def _message(error: Any) -> str:
+    """A schema error's message in the caller's language (pydantic's own are English only)."""
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in {"string_type", "string_unicode"}:
+        return _("Give text.")
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return _("Give a whole number.")
+    if kind.startswith(("datetime_", "timezone_")):
+        return _("Give a date and time in ISO 8601 with its time zone, e.g. 2026-11-24T09:30:00+03:30.")
+    if kind == "string_too_long" and "max_length" in context:
+        return _("At most %(n)d characters.") % {"n": context["max_length"]}
+    if kind in {"literal_error", "enum"} and "expected" in context:
+        return _("Give one of: %(expected)s.") % {"expected": context["expected"]}
+    if kind == "extra_forbidden":
+        return _("Unknown field.")
+    if kind in {"list_type", "too_long"}:
+        return _("Send a list (at most the number of items allowed).")
+    return str(error["msg"])
+
+
 def _schema_errors(exc: pydantic.ValidationError, *prefix: str | int) -> list[dict[str, Any]]:
     return [
-        {"loc": [*prefix, *error["loc"]], "msg": error["msg"], "type": error["type"]}
+        {"loc": [*prefix, *error["loc"]], "msg": _message(error), "type": error["type"]}
         for error in exc.errors(include_url=False)
     ]
 
@@ -43,7 +65,7 @@ def _by_field(exc: pydantic.ValidationError) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):
         name = str(error["loc"][0]) if error["loc"] else "__all__"
-        errors.setdefault(name, []).append(error["msg"])
+        errors.setdefault(name, []).append(_message(error))
     return errors
 
 

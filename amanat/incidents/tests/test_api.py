@@ -282,11 +282,22 @@ def test_a_batch_keeps_the_valid_reports_and_names_each_bad_one_by_position(
     assert list(errors[3]) == ["occurred_at"]
     assert list(errors[4]) == ["station_code"]
     assert set(errors[6]) == {"occurred_at", "description"}
+    assert errors[6]["description"] == ["This field is required."]
+    assert errors[3]["occurred_at"][0].startswith("Give a date and time in ISO 8601")
     assert list(errors[8]) == ["occurred_at"]
     assert _incidents() == 3  # the one sent before, and positions 0 and 7
     station = _case(by_position[7]["id"]).station
     assert station is not None and station.code == "A1-002"
     assert _case(by_position[0]["id"]).idempotency_key == "b-0"
+
+
+def test_schema_errors_speak_the_caller_s_language(device: Client, world: World) -> None:
+    device.cookies[settings.LANGUAGE_COOKIE_NAME] = "fa"
+    body = _ok(_post(device, f"{API}/batch", {"reports": [{"category": "outage"}]}))
+    assert body["errors"][0]["errors"]["description"] == ["پر کردن این فیلد الزامی است."]
+    single = _post(device, f"{API}/", {"category": "outage"})
+    assert single.status_code == 422
+    assert "پر کردن این فیلد الزامی است." in [entry["msg"] for entry in single.json()["detail"]]
 
 
 def test_a_batch_retried_whole_creates_nothing_new(device: Client, world: World) -> None:

@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from amanat.accounts.models import User
@@ -30,7 +28,7 @@ from amanat.readiness.models import (
     StationReadiness,
 )
 from amanat.scoping import unscoped
-from conftest import World
+from conftest import World, page_queries
 
 API = "/api/v1/readiness"
 
@@ -637,13 +635,6 @@ def test_reads_fall_back_to_the_current_event(county_user: User, today_event: El
     assert counts["event_id"] == today_event.pk
 
 
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.content
-    return len(captured)
-
-
 def test_live_lists_do_not_grow_their_queries_with_their_rows(
     national: User, today_event: ElectionEvent, items: list[ReadinessItem], world: World
 ) -> None:
@@ -659,7 +650,7 @@ def test_live_lists_do_not_grow_their_queries_with_their_rows(
     _ok(_reports(client, today_event, [{"station_code": "A1-001", "status": "opened", "at": _ago(40)}]))
     services.stations_mark_unreachable(now=timezone.now())
     client.get(urls[0])  # the token's first use is recorded once; leave it out of the counts
-    before = [_queries(client, url) for url in urls]
+    before = [page_queries(client, url) for url in urls]
 
     codes = ["A1-002", "A2-001", "B1-001", "B1-002"]
     _ok(
@@ -671,7 +662,7 @@ def test_live_lists_do_not_grow_their_queries_with_their_rows(
         for code in codes:
             services.station_readiness_set(actor=national, item=item, station=_station(code), status="done")
     services.stations_mark_unreachable(now=timezone.now())
-    after = [_queries(client, url) for url in urls]
+    after = [page_queries(client, url) for url in urls]
 
     assert _ok(client.get(urls[0]))["count"] == 5
     assert after == before

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -28,7 +26,7 @@ from amanat.readiness.services import LiveEntry
 from amanat.readiness.views import live as live_views
 from amanat.scoping import unscoped
 from amanat.ui.formatting import format_datetime
-from conftest import PASSWORD, World, client_for
+from conftest import PASSWORD, World, client_for, page_queries
 
 LIVE = "/readiness/live/"
 PANEL = "/readiness/live/panel/"
@@ -265,20 +263,13 @@ def test_silence_reads_in_hours_and_minutes() -> None:
         assert live_views.silence_text(now - dt.timedelta(hours=1, minutes=3), now).startswith("۱")
 
 
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(captured)
-
-
 def test_the_panel_does_not_grow_its_queries_with_the_stations(
     admin: User, national: User, day: ElectionEvent
 ) -> None:
     client = _client(national)
     urls = [f"{PANEL}?event={day.pk}", f"{LIVE}?event={day.pk}"]
     client.get(urls[0])  # the session's first request may write; leave it out of the counts
-    before = [_queries(client, url) for url in urls]
+    before = [page_queries(client, url) for url in urls]
 
     codes = [f"A2-{n:03d}" for n in range(2, 32)]
     rows = "".join(f"{code},شعبه {code},A2,A2-1,,,\n" for code in codes)
@@ -291,7 +282,7 @@ def test_the_panel_does_not_grow_its_queries_with_the_stations(
     _report(national, day, *(LiveEntry(code, _ago(30), "opened") for code in codes))
     _report(national, day, *(LiveEntry(code, _ago(20), "operating") for code in codes[:10]))
     services.stations_mark_unreachable(now=timezone.now())
-    after = [_queries(client, url) for url in urls]
+    after = [page_queries(client, url) for url in urls]
 
     response = client.get(urls[0])
     assert response.context["counts"].stations == 35

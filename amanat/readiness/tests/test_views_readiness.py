@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from amanat.accounts.models import User
@@ -27,7 +25,7 @@ from amanat.readiness.forms import MAX_UPLOAD_BYTES
 from amanat.readiness.models import ReadinessCounty, ReadinessItem, StationReadiness
 from amanat.scoping import unscoped
 from amanat.ui.formatting import jalali_input_value
-from conftest import World, client_for
+from conftest import World, client_for, page_queries
 
 TODAY = dt.date(2027, 2, 10)  # in the season; the checklist (due 2027-02-20) is within the at-risk window
 URL = "/readiness/"
@@ -628,14 +626,6 @@ def test_recount_refreshes_the_station_counts(
 # --- query counts ----------------------------------------------------------------------------
 
 
-def _queries(client: Client, url: str) -> int:
-    client.get(url)  # the first read fills the reference cache (the election calendar)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    return len(captured)
-
-
 def _more_stations(admin: User, national: User, event: ElectionEvent, items: list[ReadinessItem]) -> None:
     """Thirty more stations in every county, each with some readiness recorded, then counted."""
     lines = ["code,name,county_code"]
@@ -661,12 +651,12 @@ def test_rollup_query_count_does_not_grow_with_stations(
     client = _client(request.getfixturevalue(persona))
     province = request.getfixturevalue("world").province_a
 
-    few_home, few_province = _queries(client, URL), _queries(client, f"{URL}provinces/{province.pk}/")
+    few_home, few_province = page_queries(client, URL), page_queries(client, f"{URL}provinces/{province.pk}/")
     _more_stations(admin, national, event, progress)
-    many_home = _queries(client, URL)
+    many_home = page_queries(client, URL)
 
     assert many_home == few_home
-    assert _queries(client, f"{URL}provinces/{province.pk}/") == few_province
+    assert page_queries(client, f"{URL}provinces/{province.pk}/") == few_province
     assert client.get(URL).context["total"].stations > 30
 
 
@@ -682,11 +672,11 @@ def test_county_and_station_pages_query_count_does_not_grow_with_rows(
     county_url = f"{URL}counties/{world.county_a1.pk}/?item={progress[0].pk}"
     station_url = f"{URL}stations/{world.station_a1.pk}/"
 
-    few_county, few_station = _queries(client, county_url), _queries(client, station_url)
+    few_county, few_station = page_queries(client, county_url), page_queries(client, station_url)
     _more_stations(admin, national, event, progress)
     for item in progress[1:]:
         _set(county_user, item, world.station_a1, "done")
 
-    assert _queries(client, county_url) == few_county
-    assert _queries(client, station_url) == few_station
+    assert page_queries(client, county_url) == few_county
+    assert page_queries(client, station_url) == few_station
     assert len(client.get(county_url).context["lines"]) > 2

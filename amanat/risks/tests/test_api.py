@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from amanat.accounts.models import User
@@ -32,7 +30,7 @@ from amanat.risks.models import (
     SecurityLevelDecision,
 )
 from amanat.scoping import unscoped
-from conftest import PASSWORD, Committees, World
+from conftest import PASSWORD, Committees, World, page_queries
 
 API = "/api/v1/atlas"
 
@@ -1752,13 +1750,6 @@ def test_openapi_schema_lists_the_atlas_operations(county_user: User) -> None:
     assert "put" not in schema["paths"][f"{API}/versions/{{version_id}}"]
 
 
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.content
-    return len(captured)
-
-
 def test_lists_and_details_do_not_grow_their_queries_with_their_rows(
     county_user: User,
     province_user: User,
@@ -1789,7 +1780,7 @@ def test_lists_and_details_do_not_grow_their_queries_with_their_rows(
         f"{API}/categories",
     ]
     client.get(f"{API}/policy")  # the token's first use is recorded once; leave it out of the counts
-    before = [_queries(client, url) for url in urls]
+    before = [page_queries(client, url) for url in urls]
     for n in range(3):
         more = make_risk(atlas_a1, title=f"خطر {n}", likelihood=n + 1, impact=n + 2, phase="before")
         services.mitigation_add(
@@ -1808,4 +1799,4 @@ def test_lists_and_details_do_not_grow_their_queries_with_their_rows(
             actor=county_user, event=event, county=world.county_a1, template=template, evidence="x"
         )
 
-    assert [_queries(client, url) for url in urls] == before
+    assert [page_queries(client, url) for url in urls] == before

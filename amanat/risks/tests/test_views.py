@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,7 +37,7 @@ from amanat.risks.models import (
 )
 from amanat.scoping import unscoped
 from amanat.ui.formatting import jalali_input_value
-from conftest import PASSWORD, Committees, World, client_for
+from conftest import PASSWORD, Committees, World, client_for, page_queries
 
 TODAY = dt.date(2026, 11, 30)  # in the event's season (opens 2026-11-01, votes 2027-03-05)
 LOCKED = "The atlas is with the province for review"
@@ -72,13 +70,6 @@ def _get(model: Any, pk: int) -> Any:
 
 def _errors(response: Any, form: str) -> dict[str, list[str]]:
     return {name: list(errors) for name, errors in response.context[form].errors.items()}
-
-
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    return len(captured)
 
 
 def _risk_data(category: RiskCategory, **changes: Any) -> dict[str, Any]:
@@ -269,13 +260,13 @@ def test_list_query_count_does_not_grow_with_atlases(
     first = services.atlas_open(actor=national, event=event, county=world.county_a1)
     make_risk(first, actor=national)
     client = _client(national)
-    few = _queries(client, "/atlas/")
+    few = page_queries(client, "/atlas/")
     for county in (world.county_a2, world.county_b1):
         atlas = services.atlas_open(actor=national, event=event, county=county)
         make_risk(atlas, actor=national)
         make_risk(atlas, actor=national, title="ریسک دوم")
     assert len(client.get("/atlas/").context["page"]) == 3
-    assert _queries(client, "/atlas/") == few
+    assert page_queries(client, "/atlas/") == few
     # Session, user, events, the page and its count, the provinces' tally (3), header and notifications.
     with django_assert_max_num_queries(13):
         client.get("/atlas/")
@@ -341,7 +332,7 @@ def test_atlas_page_query_count_is_constant(
     services.atlas_review(actor=province_user, version=version, approve=False, comments={first.pk: "دقیق‌تر"})
     client = _client(county_user)
     url = f"/atlas/{atlas_a1.pk}/"
-    few = _queries(client, url)
+    few = page_queries(client, url)
     for n in range(5):
         risk = make_risk(atlas_a1, title=f"ریسک {n}", phase=["before", "during", "after"][n % 3])
         services.mitigation_add(
@@ -353,7 +344,7 @@ def test_atlas_page_query_count_is_constant(
     )
     response = client.get(url)
     assert response.context["active_count"] == 6 and len(response.context["versions"]) == 2
-    assert _queries(client, url) == few
+    assert page_queries(client, url) == few
 
 
 def test_atlas_page_has_a_query_ceiling(

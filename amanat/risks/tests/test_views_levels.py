@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from amanat.accounts.models import User
@@ -38,7 +36,7 @@ from amanat.risks.models import (
 from amanat.risks.selectors import ProvinceTally
 from amanat.scoping import unscoped
 from amanat.ui.formatting import jalali_input_value
-from conftest import Committees, World, client_for
+from conftest import Committees, World, client_for, page_queries
 
 TODAY = dt.date(2026, 11, 30)  # in the event's season (opens 2026-11-01, votes 2027-03-05)
 
@@ -65,13 +63,6 @@ def _count(model: Any, **filters: Any) -> int:
 
 def _errors(response: Any, form: str) -> dict[str, list[str]]:
     return {name: list(errors) for name, errors in response.context[form].errors.items()}
-
-
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    return len(captured)
 
 
 def _card_url(event: ElectionEvent, county: Any, suffix: str = "") -> str:
@@ -567,8 +558,8 @@ def test_levels_page_query_count_does_not_grow_with_counties(
     with django_assert_max_num_queries(16):
         response = client.get(url)
     assert len(response.context["page"]) == 3
-    few = _queries(client, url)
-    province_few = _queries(client, f"/atlas/levels/provinces/{world.province_a.pk}/?event={event.pk}")
+    few = page_queries(client, url)
+    province_few = page_queries(client, f"/atlas/levels/provinces/{world.province_a.pk}/?event={event.pk}")
     rows = "\n".join(f"county,A{n},شهرستان آزمایشی {n},Test {n},A" for n in range(3, 23))
     geography_import(
         actor=admin, rows=parse_division_csv("level,code,name,name_en,parent_code\n" + rows), source="t"
@@ -580,9 +571,10 @@ def test_levels_page_query_count_does_not_grow_with_counties(
     services.county_classify(event=event)
 
     assert len(client.get(url).context["page"]) == 23
-    assert _queries(client, url) == few
+    assert page_queries(client, url) == few
     assert (
-        _queries(client, f"/atlas/levels/provinces/{world.province_a.pk}/?event={event.pk}") == province_few
+        page_queries(client, f"/atlas/levels/provinces/{world.province_a.pk}/?event={event.pk}")
+        == province_few
     )
 
 
