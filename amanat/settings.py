@@ -121,10 +121,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-elif env_bool("DATABASE_SERVER_SIDE_BINDING", False):
-    # psycopg sends parameters apart from the statement, and prepares a statement that a connection
-    # runs often, so PostgreSQL plans it once.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -3,6 +3,7 @@
 import hashlib
 import ipaddress
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +39,19 @@ def _canonical_ip(address: str | None) -> str | None:
 
 def entry_digest(entry: AuditEntry) -> str:
     """SHA-256 over the entry's canonical content, its sequence number and the previous hash."""
+    canonical = _canonical_json(
+        entry,
+        seq=entry.seq,
+        created_at=entry.created_at.isoformat(timespec="microseconds"),
+        prev_hash=entry.prev_hash,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _canonical_json(entry: AuditEntry, *, seq: Any, created_at: str, prev_hash: str) -> str:
     content = {
-        "seq": entry.seq,
-        "created_at": entry.created_at.isoformat(timespec="microseconds"),
+        "seq": seq,
+        "created_at": created_at,
         "actor_id": entry.actor_id,
         "actor_label": entry.actor_label,
         "action": entry.action,
@@ -52,10 +63,9 @@ def entry_digest(entry: AuditEntry) -> str:
         "before": entry.before,
         "after": entry.after,
         "ip_address": entry.ip_address,
-        "prev_hash": entry.prev_hash,
+        "prev_hash": prev_hash,
     }
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
@@ -118,6 +128,8 @@ def audit_record(
     # a savepoint costs two statements on every audited write (most of them inside the head lock).
     with transaction.atomic(savepoint=False):
         # The head row lock orders concurrent appends; it is held only until the caller commits.
+        if connection.vendor == "postgresql" and _chained_by_postgresql(entry):
+            return entry
         last_seq, last_hash = _head_locked()
         entry.seq, entry.prev_hash = last_seq + 1, last_hash
         entry.created_at = timezone.now()  # read under the lock, so times follow the sequence
@@ -129,6 +141,55 @@ def audit_record(
 # Every audited write passes here while holding the head's lock, so the statements are written out
 # rather than built by the ORM on each call: the lock is held for less time, and appends queue less.
 _HEAD = AuditChainHead._meta.db_table
+# Stand-ins for what only the locked head decides, cut out of the canonical JSON (see digest_parts).
+_SEQ, _CREATED_AT, _PREV_HASH = (f"@@{name}-{uuid.uuid4().hex}@@" for name in ("seq", "at", "prev"))
+
+
+def digest_parts(entry: AuditEntry) -> tuple[str, str, str, str]:
+    """The entry's canonical JSON cut around its time, previous hash and number, in that order.
+
+    `entry_digest` is SHA-256 over part 0, the time, part 1, the previous hash, part 2, the number,
+    part 3: so PostgreSQL can chain an entry inside the statement that locks the head.
+    """
+    canonical = _canonical_json(entry, seq=_SEQ, created_at=_CREATED_AT, prev_hash=_PREV_HASH)
+    before_time, rest = canonical.split(_CREATED_AT)
+    before_prev, rest = rest.split(_PREV_HASH)
+    before_seq, after_seq = rest.split(f'"{_SEQ}"')
+    return before_time, before_prev, before_seq, after_seq
+
+
+def _chained_by_postgresql(entry: AuditEntry) -> bool:
+    """Lock the head, chain, insert and move the head in one statement; False if there is no head yet.
+
+    The time is the database's clock under the lock, written as Python's `isoformat` writes it.
+    """
+    table, columns, values = insert_parts(entry, skip=("seq", "created_at", "prev_hash", "hash"))
+    parts = digest_parts(entry)
+    sql = f"""
+        WITH head AS (
+            SELECT last_seq + 1 AS seq, last_hash AS prev_hash, clock_timestamp() AS created_at
+            FROM {_HEAD} WHERE id = 1 FOR UPDATE
+        ), chained AS (
+            SELECT seq, prev_hash, created_at, encode(sha256(convert_to(
+                %s || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+                || %s || prev_hash || %s || seq::text || %s, 'UTF8')), 'hex') AS hash
+            FROM head
+        ), appended AS (
+            INSERT INTO {table} (seq, created_at, prev_hash, hash, {columns})
+            SELECT seq, created_at, prev_hash, hash, {marks(values)} FROM chained
+            RETURNING seq, created_at, prev_hash, hash
+        )
+        UPDATE {_HEAD} SET last_seq = appended.seq, last_hash = appended.hash FROM appended WHERE id = 1
+        RETURNING appended.seq, appended.created_at, appended.prev_hash, appended.hash
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*parts, *values])
+        row = cursor.fetchone()
+    if row is None:
+        AuditChainHead.objects.get_or_create(id=1)
+        return _chained_by_postgresql(entry)
+    entry.seq, entry.created_at, entry.prev_hash, entry.hash = row
+    return True
 
 
 def _head_locked() -> tuple[int, str]:
@@ -144,16 +205,13 @@ def _head_locked() -> tuple[int, str]:
 
 
 def _append_and_move_head(entry: AuditEntry) -> None:
-    """Insert the entry and move the head to it: one statement on PostgreSQL, two elsewhere."""
+    """Insert the entry and move the head to it (the chaining done in Python, under the lock)."""
     table, columns, values = insert_parts(entry)
-    insert = f"INSERT INTO {table} ({columns}) VALUES ({marks(values)})"
-    move = f"UPDATE {_HEAD} SET last_seq = %s, last_hash = %s WHERE id = 1"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"WITH appended AS ({insert}) {move}", [*values, entry.seq, entry.hash])
-        else:
-            cursor.execute(insert, values)
-            cursor.execute(move, [entry.seq, entry.hash])
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks(values)})", values)
+        cursor.execute(
+            f"UPDATE {_HEAD} SET last_seq = %s, last_hash = %s WHERE id = 1", [entry.seq, entry.hash]
+        )
 
 
 def audit_record_many(*, actor: Any, action: str, entities: Sequence[models.Model]) -> int:

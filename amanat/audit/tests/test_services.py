@@ -104,3 +104,64 @@ def test_verify_ignores_entries_appended_after_it_read_the_head(world: Any) -> N
     # Rewind the head as verify would have read it before the append; the newer entry lies beyond it.
     AuditChainHead.objects.filter(id=1).update(last_seq=head.last_seq, last_hash=head.last_hash)
     assert list(audit_chain_verify()) == []
+
+
+def test_the_digest_cut_in_parts_is_the_digest(world: Any) -> None:
+    """PostgreSQL chains an entry from these parts: put back together, they hash to `entry_digest`."""
+    import hashlib
+
+    from amanat.audit.services import audit_record, digest_parts, entry_digest
+
+    entry = audit_record(
+        actor=None,
+        action="update",
+        entity_type="test.Thing",
+        entity_id=7,
+        entity_label='«نام» "quoted" \\ ‌ZWNJ',
+        before={"b": [1, 2.5, None], "z": "ی"},
+        after={"a": {"nested": True}},
+        ip_address="2001:DB8::1",
+    )
+    stored = AuditEntry.all_entries.get(seq=entry.seq)
+    part0, part1, part2, part3 = digest_parts(stored)
+    at = stored.created_at.isoformat(timespec="microseconds")
+    joined = f"{part0}{at}{part1}{stored.prev_hash}{part2}{stored.seq}{part3}"
+    assert hashlib.sha256(joined.encode()).hexdigest() == entry_digest(stored) == stored.hash == entry.hash
+    assert list(audit_chain_verify()) == []
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_make_one_unbroken_chain_in_time_order() -> None:
+    import threading
+
+    from django.db import connections, transaction
+
+    from amanat.audit.services import audit_record
+
+    start = threading.Barrier(6)
+
+    def append(worker: int) -> None:
+        try:
+            start.wait(timeout=10)
+            for n in range(15):
+                with transaction.atomic():
+                    audit_record(
+                        actor=None, action="update", entity_type="test.Race", entity_id=f"{worker}-{n}"
+                    )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    entries = list(AuditEntry.all_entries.filter(entity_type="test.Race").order_by("seq"))
+    assert len(entries) == 90
+    assert list(audit_chain_verify()) == []
+    times = [e.created_at for e in AuditEntry.all_entries.order_by("seq")]
+    assert times == sorted(times)
