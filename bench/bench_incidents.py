@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for benchkit
 from benchkit import (
     REPO_ROOT,
     counted,
+    median,
     peak_rss_mib,
     percentile,
     print_environment,
@@ -72,6 +73,7 @@ STATIONS = int(os.environ.get("BENCH_STATIONS", "60000"))
 SEARCH_RUNS = int(os.environ.get("BENCH_SEARCH_RUNS", "20"))
 SEARCH_WARMUPS = int(os.environ.get("BENCH_SEARCH_WARMUPS", "2"))
 PAGE_RUNS = int(os.environ.get("BENCH_PAGE_RUNS", "5"))
+FIGURES_RUNS = int(os.environ.get("BENCH_FIGURES_RUNS", "3"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
 REPORTS = int(os.environ.get("BENCH_REPORTS", "5000"))
 CONFIGS = [
@@ -160,6 +162,7 @@ class Results:
     steps: list[Step] = field(default_factory=list)
     search: list[SearchFigure] = field(default_factory=list)
     plans: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[tuple[str, list[float]]] = field(default_factory=list)  # the figures page, by user
     rounds: list[IngestRound] = field(default_factory=list)
     raw: IngestRound | None = None
     diagnostics: list[IngestRound] = field(default_factory=list)  # not the figures: what-ifs
@@ -796,6 +799,18 @@ def measure_search(world: World, results: Results) -> None:
             figure.samples["list PAGE (Client)"] = benchkit_repeat(page_request, runs=PAGE_RUNS, warmups=1)
             results.search.append(figure)
         progress(f"search as the {who} user measured")
+    # The figures page (counts, median handling time, share within deadline) over every case in reach.
+    figures_url = reverse("incidents:figures")
+    for who, user in (("national", world.national), ("province", world.province_user)):
+        client = Client()
+        client.force_login(user)
+
+        def figures_request(c: Client = client) -> None:
+            response = c.get(figures_url)
+            assert response.status_code == 200, response.status_code
+
+        results.figures.append((who, benchkit_repeat(figures_request, runs=FIGURES_RUNS, warmups=1)))
+    progress("figures page measured")
     # The plans of the slowest shapes: why they take what they take (the SQL exactly as sent).
     worst = sorted(results.search, key=lambda f: f.ms("page", 0.95), reverse=True)[:2]
     worst_count = max(results.search, key=lambda f: f.ms("count", 0.95))
@@ -1633,6 +1648,13 @@ def print_report(results: Results, where: str) -> None:
                     f"{percentile(late, 0.95) * 1000:.1f} ms; "
                     f"with the capped COUNT p95 {percentile(paired, 0.95) * 1000:.1f} ms"
                 )
+        print()
+        for who, samples in results.figures:
+            print(
+                f"Figures page (GET /incidents/figures/, every case in reach), {who}: "
+                f"median {median(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms "
+                f"({len(samples)} runs)"
+            )
         print()
         for title, plan in results.plans:
             print(f"EXPLAIN (ANALYZE, BUFFERS): {title}")
