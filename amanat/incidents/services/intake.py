@@ -124,7 +124,6 @@ def _check_report(
         errors["occurred_at"] = [_("The time is more than two years ago.")]
     if len(report.address) > 300:
         errors["address"] = [_("The address is too long (at most 300 characters).")]
-    place: _Place | None = None
     # Ids only: the case needs nothing else of its place, and model instances cost more to build.
     station = None
     if report.station_code.strip():
@@ -137,7 +136,7 @@ def _check_report(
         ):
             errors["station_code"] = [_("Unknown station, or one outside your jurisdiction.")]
             station = None
-    county = _Place(station.province_id, station.county_id, station.station_id) if station else None
+    place = _Place(station.province_id, station.county_id, station.station_id) if station else None
     if report.county_code.strip():
         with unscoped():
             named = (
@@ -150,15 +149,14 @@ def _check_report(
             and not jurisdiction.covers(Jurisdiction(province_id=named[1], county_id=named[0]))
         ):
             errors["county_code"] = [_("Unknown county, or one outside your jurisdiction.")]
-        elif county is not None and named[0] != county.county_id:
+        elif place is not None and named[0] != place.county_id:
             errors["county_code"] = [_("The station is not in this county.")]
-        elif county is None:
-            county = _Place(province_id=named[1], county_id=named[0], station_id=None)
-    if county is None and not errors.get("station_code") and not errors.get("county_code"):
+        elif place is None:
+            place = _Place(province_id=named[1], county_id=named[0], station_id=None)
+    if place is None and not errors.get("station_code") and not errors.get("county_code"):
         errors["county_code"] = [_("Give the polling station or the county where it happened.")]
-    if county is not None and station is None and not report.address.strip() and "county_code" not in errors:
+    if place is not None and station is None and not report.address.strip() and "county_code" not in errors:
         errors["address"] = [_("Give the address when the report is not about a polling station.")]
-    place = county
     if errors:
         raise ValidationError(errors)
     assert category is not None and place is not None

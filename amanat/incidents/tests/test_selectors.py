@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.http import Http404, QueryDict
 
 from amanat.incidents import selectors, services
 from amanat.incidents.models import Incident, IncidentState
 from amanat.incidents.selectors import IncidentFilters
+from amanat.scoping import scoped_to
 from conftest import World
 
 from .conftest import evidence_upload
@@ -231,6 +233,47 @@ def test_figures_count_the_median_handling_time_and_the_share_within_deadline(
         None,
     )
     assert empty.by_category == empty.by_county == empty.by_state == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-pass count is PostgreSQL's")
+def test_postgresql_s_one_pass_figures_equal_the_walk_over_every_case(
+    file_report: Callable[..., Incident], county_user: Any, province_user: Any, world: World
+) -> None:
+    for n in range(7):
+        case = file_report(now=NOW + n * HOUR)
+        if n % 3:
+            _handled(case, actor=county_user, organisation=world.org_a1, at=NOW + (n * 3 + 1) * HOUR)
+    for n in range(3):
+        case = file_report(actor=province_user, station_code="A2-001", category_code="intimidation", now=NOW)
+        if n:
+            services.incident_reject(actor=province_user, incident=case, reason="تکراری", now=NOW + n * HOUR)
+    now = NOW + 30 * HOUR
+
+    def plain(figures: selectors.GroupFigures) -> tuple[Any, ...]:
+        median = figures.median_handling_hours
+        return (
+            figures.key,
+            figures.total,
+            figures.open,
+            figures.overdue,
+            figures.done,
+            figures.within_deadline,
+            None if median is None else round(median, 9),
+        )
+
+    with scoped_to(province_user):
+        cases = Incident.objects.all()
+        ways = [
+            selectors._figures_walked(cases, now),
+            selectors._figures_counted_by_postgresql(cases, now),
+        ]
+    (walked_overall, walked), (counted_overall, counted) = ways
+    assert plain(walked_overall) == plain(counted_overall)
+    assert walked_overall.total == 10 and walked_overall.median_handling_hours is not None
+    for name in ("category", "county", "state"):
+        assert sorted(map(plain, walked[name].values()), key=str) == sorted(
+            map(plain, counted[name].values()), key=str
+        )
 
 
 def test_possible_duplicates_are_close_in_place_time_category_and_text(
