@@ -1,8 +1,5 @@
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from amanat.accounts.models import ApiToken, Organisation, User
@@ -28,13 +25,8 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
         (_("Amanat"), {"fields": ("organisation", "role", "province", "county")}),
     )
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+    def after_change(self) -> None:
         # A token's requests must see the user's new role, jurisdiction or deactivation.
-        api_tokens_forget_users()
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
         api_tokens_forget_users()
 
 

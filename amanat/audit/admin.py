@@ -26,6 +26,10 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 before=before,
                 after=snapshot(obj),
             )
+            self.after_change()
+
+    def after_change(self) -> None:
+        """Called in the transaction of every save and delete: what caches a copy drops it here."""
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
@@ -41,6 +45,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 province_id=province_id,
                 county_id=county_id,
             )
+            self.after_change()
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset:

@@ -26,10 +26,5 @@ class ElectionEventAdmin(AuditedModelAdmin):
     list_display = ["name", "voting_day", "opens_on", "closes_on", "is_demo"]
     inlines = [ContestInline]
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        election_calendar_forget()
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
+    def after_change(self) -> None:
         election_calendar_forget()

@@ -1,7 +1,4 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from amanat.audit.admin import AuditedModelAdmin
 from amanat.geography.models import County, District, PollingStation, Province
@@ -11,12 +8,7 @@ from amanat.geography.selectors import station_places_forget
 class PlacesChangingAdmin(AuditedModelAdmin):
     """A county or station edited here may move: reports must see where it is now."""
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        station_places_forget()
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
+    def after_change(self) -> None:
         station_places_forget()
 
 

@@ -178,3 +178,28 @@ def test_event_list_newest_first(national: User, county_viewer: User, world: Wor
     newer = _event(national, "تازه", D(2024, 3, 1))
 
     assert list(selectors.election_event_list_for(user=county_viewer)) == [newer, older]
+
+
+def test_the_calendar_is_cached_and_read_again_after_a_change(
+    national: User, admin: User, world: World
+) -> None:
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    from amanat.elections.admin import ElectionEventAdmin
+
+    today = timezone.localdate()
+    event = election_event_create(actor=national, name="first", voting_day=today + dt.timedelta(days=30))
+    assert selectors.election_event_current(today=today) == event
+    assert selectors.election_event_covering(day=today).name == "first"  # type: ignore[union-attr]
+    # Changed behind the services' back: the cached calendar does not see it ...
+    ElectionEvent.objects.filter(pk=event.pk).update(name="renamed")
+    assert selectors.election_event_covering(day=today).name == "first"  # type: ignore[union-attr]
+    # ... but a change through the admin (or a service) drops it at once.
+    request = RequestFactory().post("/admin/")
+    request.user = admin
+    event.refresh_from_db()
+    event.name = "edited in the admin"
+    ElectionEventAdmin(ElectionEvent, django_admin.site).save_model(request, event, form=None, change=True)
+    assert selectors.election_event_covering(day=today).name == "edited in the admin"  # type: ignore[union-attr]
+    assert selectors.election_event_covering(day=today + dt.timedelta(days=400)) is None
