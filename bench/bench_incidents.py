@@ -1211,9 +1211,19 @@ def ingestion_round(
     return done
 
 
+def meets_target(round_: IngestRound) -> bool:
+    return round_.per_second >= INGEST_TARGET_PER_S and round_.ms(0.99) < INGEST_TARGET_P99_MS
+
+
+def best_round(rounds: list[IngestRound]) -> IngestRound | None:
+    """The fastest configuration that meets both parts of the target; else the fastest."""
+    meeting = [r for r in rounds if meets_target(r)]
+    return max(meeting or rounds, key=lambda r: r.per_second, default=None)
+
+
 def missed(rounds: list[IngestRound]) -> bool:
-    best = max(rounds, key=lambda r: r.per_second, default=None)
-    return best is None or best.per_second < INGEST_TARGET_PER_S or best.ms(0.99) >= INGEST_TARGET_P99_MS
+    best = best_round(rounds)
+    return best is None or not meets_target(best)
 
 
 def measure_ingestion(world: World, results: Results) -> bool:
@@ -1691,13 +1701,15 @@ def print_report(results: Results, where: str) -> None:
             if r.waits:
                 print(f"    {r.waits}")
         if results.rounds:
-            best = max(results.rounds, key=lambda r: r.per_second)
-            met = best.per_second >= INGEST_TARGET_PER_S and best.ms(0.99) < INGEST_TARGET_P99_MS
+            best = best_round(results.rounds)
+            assert best is not None
+            met = meets_target(best)
+            meeting = [r.name.split(",")[1].strip() for r in results.rounds if meets_target(r)]
             print(
                 f"    target >= {INGEST_TARGET_PER_S:.0f} reports/s "
                 f"with p99 < {INGEST_TARGET_P99_MS:.0f} ms: "
                 f"{'MET' if met else 'MISSED'} (best: {best.name}: {best.per_second:,.0f}/s, p99 "
-                f"{best.ms(0.99):.1f} ms)"
+                f"{best.ms(0.99):.1f} ms; configurations meeting it: {', '.join(meeting) or 'none'})"
             )
             if results.raw:
                 print(

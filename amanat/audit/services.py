@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
@@ -94,10 +94,14 @@ def audit_record(
     county_id: int | None = None,
     ip_address: str | None = None,
     actor_label: str = "",
+    along: tuple[str, list[Any]] | None = None,
 ) -> AuditEntry:
     """Append one entry to the hash chain, in the caller's transaction (ثبت در دفتر ممیزی).
 
     The entry's jurisdiction (who may read it) is the entity's own `jurisdiction` unless given.
+    `along` (PostgreSQL only) is SQL for common table expressions, `name AS (...)` separated by
+    commas, with its parameters: they are written in the same statement as the entry, so a row and
+    its audit entry take one statement. Outside a transaction that statement is its own.
     """
     if action not in AuditAction.values:
         raise ValueError(f"unknown audit action {action!r}")
@@ -124,11 +128,17 @@ def audit_record(
         after=_json_safe(after),
         ip_address=_canonical_ip(ip_address),
     )
+    if along is not None:
+        if connection.vendor != "postgresql":
+            raise ValueError("an audit entry is written along other SQL on PostgreSQL only")
+        _chained_by_postgresql(entry, along=along)
+        return entry
     # No savepoint: an entry that cannot be written must undo the caller's whole change anyway, and
     # a savepoint costs two statements on every audited write (most of them inside the head lock).
     with transaction.atomic(savepoint=False):
         # The head row lock orders concurrent appends; it is held only until the caller commits.
-        if connection.vendor == "postgresql" and _chained_by_postgresql(entry):
+        if connection.vendor == "postgresql":
+            _chained_by_postgresql(entry)
             return entry
         last_seq, last_hash = _head_locked()
         entry.seq, entry.prev_hash = last_seq + 1, last_hash
@@ -158,38 +168,47 @@ def digest_parts(entry: AuditEntry) -> tuple[str, str, str, str]:
     return before_time, before_prev, before_seq, after_seq
 
 
-def _chained_by_postgresql(entry: AuditEntry) -> bool:
-    """Lock the head, chain, insert and move the head in one statement; False if there is no head yet.
+def _chained_by_postgresql(entry: AuditEntry, *, along: tuple[str, list[Any]] | None = None) -> None:
+    """Lock the head, chain, insert and move the head in one statement (with `along`'s expressions).
 
     The time is the database's clock under the lock, written as Python's `isoformat` writes it.
+    Without a head row (a flushed database), the statement alone writes nothing: the head is made
+    and the statement repeated. With `along`, it fails whole instead (its entry's number is NULL),
+    so that `along`'s rows are never written without their entry.
     """
     table, columns, values = insert_parts(entry, skip=("seq", "created_at", "prev_hash", "hash"))
     parts = digest_parts(entry)
+    before_sql, before_params = (f"{along[0]}, ", along[1]) if along else ("", [])
+    chained = "SELECT head.* FROM (SELECT 1) AS one LEFT JOIN head ON true" if along else "SELECT * FROM head"
     sql = f"""
-        WITH head AS (
+        WITH {before_sql}head AS (
             SELECT last_seq + 1 AS seq, last_hash AS prev_hash, clock_timestamp() AS created_at
             FROM {_HEAD} WHERE id = 1 FOR UPDATE
-        ), chained AS (
+        ), chained AS ({chained}), hashed AS (
             SELECT seq, prev_hash, created_at, encode(sha256(convert_to(
                 %s || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
                 || %s || prev_hash || %s || seq::text || %s, 'UTF8')), 'hex') AS hash
-            FROM head
+            FROM chained
         ), appended AS (
             INSERT INTO {table} (seq, created_at, prev_hash, hash, {columns})
-            SELECT seq, created_at, prev_hash, hash, {marks(values)} FROM chained
+            SELECT seq, created_at, prev_hash, hash, {marks(values)} FROM hashed
             RETURNING seq, created_at, prev_hash, hash
         )
         UPDATE {_HEAD} SET last_seq = appended.seq, last_hash = appended.hash FROM appended WHERE id = 1
         RETURNING appended.seq, appended.created_at, appended.prev_hash, appended.hash
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*parts, *values])
-        row = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*before_params, *parts, *values])
+            row = cursor.fetchone()
+    except IntegrityError:
+        if along is None or connection.in_atomic_block or AuditChainHead.objects.filter(id=1).exists():
+            raise  # the caller's own constraint, or a transaction that can no longer read
+        row = None
     if row is None:
         AuditChainHead.objects.get_or_create(id=1)
-        return _chained_by_postgresql(entry)
+        return _chained_by_postgresql(entry, along=along)
     entry.seq, entry.created_at, entry.prev_hash, entry.hash = row
-    return True
 
 
 def _head_locked() -> tuple[int, str]:

@@ -298,7 +298,7 @@ def incident_merged_reports_for(*, user: Any, incident: Incident) -> QuerySet[In
         return (
             Incident.objects.select_related("category", "station", "merged_into")
             .filter(pk__in=_absorbed_ids(incident))
-            .order_by("pk")
+            .order_by("received_at", "pk")
         )
 
 

@@ -5,7 +5,6 @@ outage cases."""
 import datetime as dt
 import hashlib
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -288,14 +287,6 @@ def _in_threads(*jobs: Callable[[], Any]) -> list[Any]:
     return outcomes
 
 
-def _slow_incident_inserts(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-    """Hold the transaction open after a case is inserted, so the other request's insert overlaps it."""
-    result = execute(sql, params, many, context)
-    if sql.lstrip().upper().startswith('INSERT INTO "INCIDENTS_INCIDENT"'):
-        time.sleep(0.5)
-    return result
-
-
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
 )
@@ -303,8 +294,15 @@ def _slow_incident_inserts(execute: Any, sql: str, params: Any, many: bool, cont
 def test_two_simultaneous_requests_with_one_key_create_one_case(
     reference_data: None, county_user: Any, world: World
 ) -> None:
+    both_writing = threading.Barrier(2)
+
+    def held_until_both_write(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if 'INSERT INTO "incidents_incident"' in sql:
+            both_writing.wait(timeout=10)  # neither looked the key up first: both write at once
+        return execute(sql, params, many, context)
+
     def send() -> services.IntakeResult:
-        with connection.execute_wrapper(_slow_incident_inserts):
+        with connection.execute_wrapper(held_until_both_write):
             return services.incident_report(
                 actor=county_user, report=_report(idempotency_key="race-1"), now=NOW
             )
@@ -319,6 +317,36 @@ def test_two_simultaneous_requests_with_one_key_create_one_case(
     assert AuditEntry.all_entries.filter(entity_type="incidents.Incident").count() == 1
     _assert_chain_clean()
     connections.close_all()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one-statement intake is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_report_is_written_whole_even_on_a_database_whose_chain_head_is_gone(
+    reference_data: None, county_user: Any, world: World
+) -> None:
+    with (
+        connection.cursor() as cursor
+    ):  # emptied as a flush does it (TRUNCATE passes the append-only trigger)
+        cursor.execute("TRUNCATE audit_auditentry, audit_auditchainhead")
+    result = services.incident_report(
+        actor=county_user, report=_report(idempotency_key="after-flush"), now=NOW
+    )
+    assert AuditEntry.all_entries.filter(entity_id=str(result.incident.pk)).count() == 1
+    _assert_chain_clean()
+    connections.close_all()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ids taken ahead on PostgreSQL only")
+def test_reports_ids_follow_the_order_of_intake_within_a_process(county_user: Any, world: World) -> None:
+    ids = [
+        services.incident_report(
+            actor=county_user, report=_report(description=f"گزارش {n}"), now=NOW
+        ).incident.pk
+        for n in range(3)
+    ]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    with unscoped():
+        assert Incident.objects.filter(pk__in=ids).count() == 3
 
 
 # --- batches -------------------------------------------------------------------------------------------
