@@ -59,7 +59,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for benchkit
 
 from benchkit import (
     REPO_ROOT,
+    children_of,
     counted,
+    cpu_seconds,
     median,
     peak_rss_mib,
     percentile,
@@ -1031,25 +1033,6 @@ class WaitSampler:
             return ""
         parts = [f"{what} {n / self.samples:.1f}" for what, n in self.seen.most_common(top)]
         return "backends busy, on average per sample: " + "; ".join(parts)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (Linux /proc); 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_of(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                    found.append(int(entry.name))
-    return found
 
 
 class CpuMeter:

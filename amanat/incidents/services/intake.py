@@ -254,31 +254,39 @@ def _new_case(
     return incident, reported
 
 
+# Reports' ids, taken ahead a block at a time (PostgreSQL), so that a report is written in one
+# statement. Within a process they follow the order of intake; across processes only roughly.
+_case_ids = IdBlocks(Incident)
+
+
+def _case_inserts(incident: Incident, reported: IncidentActivity) -> tuple[str, list[Any]]:
+    """PostgreSQL: the case and its first timeline line as two expressions of one `WITH` statement.
+
+    The case's id is taken here (see _case_ids), so the line, and an audit entry, can name it.
+    """
+    incident.pk = reported.incident_id = _case_ids.take()
+    case_table, case_columns, case_values = insert_parts(incident, with_id=True)
+    line_table, line_columns, line_values = insert_parts(reported)
+    return (
+        f"new_case AS (INSERT INTO {case_table} ({case_columns}) VALUES ({marks(case_values)})), "
+        f"first_line AS (INSERT INTO {line_table} ({line_columns}) VALUES ({marks(line_values)}))",
+        [*case_values, *line_values],
+    )
+
+
 def _create(**case: Any) -> Incident:
     """Write the case and its first timeline line (the case's id is needed before what follows)."""
     incident, reported = _new_case(**case)
     if connection.vendor == "postgresql":
-        # Both in one statement, with an id taken like every other report's (see _case_ids).
-        incident.pk = reported.incident_id = _case_ids.take()
-        case_table, case_columns, case_values = insert_parts(incident, with_id=True)
-        line_table, line_columns, line_values = insert_parts(reported)
+        inserts, params = _case_inserts(incident, reported)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH new_case AS (INSERT INTO {case_table} ({case_columns}) VALUES ({marks(case_values)})) "
-                f"INSERT INTO {line_table} ({line_columns}) VALUES ({marks(line_values)})",
-                [*case_values, *line_values],
-            )
+            cursor.execute(f"WITH {inserts} SELECT 1", params)
         incident._state.adding, incident._state.db = False, connection.alias
     else:
         incident.save()
         reported.incident = incident
         reported.save()
     return incident
-
-
-# Reports' ids, taken ahead a block at a time (PostgreSQL), so that a report is written in one
-# statement. Within a process they follow the order of intake; across processes only roughly.
-_case_ids = IdBlocks(Incident)
 
 
 def _create_audited_in_one_statement(*, actor: Any, ip_address: str | None, **case: Any) -> Incident:
@@ -288,14 +296,7 @@ def _create_audited_in_one_statement(*, actor: Any, ip_address: str | None, **ca
     and the audit chain's head is locked only while it runs and commits.
     """
     incident, reported = _new_case(actor=actor, **case)
-    incident.pk = reported.incident_id = _case_ids.take()
-    case_table, case_columns, case_values = insert_parts(incident, with_id=True)
-    line_table, line_columns, line_values = insert_parts(reported)
-    along = (
-        f"new_case AS (INSERT INTO {case_table} ({case_columns}) VALUES ({marks(case_values)})), "
-        f"first_line AS (INSERT INTO {line_table} ({line_columns}) VALUES ({marks(line_values)}))",
-        [*case_values, *line_values],
-    )
+    along = _case_inserts(incident, reported)
     # Inside a caller's transaction, a savepoint keeps it usable if the statement is refused.
     try:
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
@@ -315,6 +316,28 @@ def _create_audited_in_one_statement(*, actor: Any, ip_address: str | None, **ca
             _case_ids.forget()  # rows restored under the ids this process held: take a fresh block
         raise
     incident._state.adding, incident._state.db = False, connection.alias
+    return incident
+
+
+def _write_report(
+    *, actor: Any, case: dict[str, Any], evidence: Sequence[EvidenceUpload], ip_address: str | None
+) -> Incident:
+    """The case, its first timeline line, its evidence and its audit entry, all or nothing."""
+    if connection.vendor == "postgresql" and not evidence:
+        return _create_audited_in_one_statement(actor=actor, ip_address=ip_address, **case)
+    with _files_removed_on_failure() as written, transaction.atomic():
+        incident = _create(actor=actor, **case)
+        if evidence:
+            _evidence_store(
+                incident=incident, uploads=evidence, actor=actor, now=case["now"], written=written
+            )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            entity=incident,
+            after=_audited(incident),
+            ip_address=ip_address,
+        )
     return incident
 
 
@@ -343,38 +366,19 @@ def incident_report(
     try:
         category, place, severity = _check_report(report, jurisdiction=jurisdiction, now=now)
         _check_evidence_list(evidence)
-    except ValidationError:
-        replay = _replay(actor, key, fingerprint) if key else None
-        if replay is None:
-            raise
-        return replay
-    case = {
-        "report": report,
-        "category": category,
-        "place": place,
-        "severity": severity,
-        "channel": channel,
-        "state": IncidentState.NEW,
-        "now": now,
-        "fingerprint": fingerprint,
-        "idempotency_key": key,
-    }
-    try:
-        if connection.vendor == "postgresql" and not evidence:
-            incident = _create_audited_in_one_statement(actor=actor, ip_address=ip_address, **case)
-            return IntakeResult(incident, True)
-        with _files_removed_on_failure() as written, transaction.atomic():
-            incident = _create(actor=actor, **case)
-            if evidence:
-                _evidence_store(incident=incident, uploads=evidence, actor=actor, now=now, written=written)
-            audit_record(
-                actor=actor,
-                action=AuditAction.CREATE,
-                entity=incident,
-                after=_audited(incident),
-                ip_address=ip_address,
-            )
-    except IntegrityError:
+        case = {
+            "report": report,
+            "category": category,
+            "place": place,
+            "severity": severity,
+            "channel": channel,
+            "state": IncidentState.NEW,
+            "now": now,
+            "fingerprint": fingerprint,
+            "idempotency_key": key,
+        }
+        incident = _write_report(actor=actor, case=case, evidence=evidence, ip_address=ip_address)
+    except (ValidationError, IntegrityError):
         replay = _replay(actor, key, fingerprint) if key else None
         if replay is None:
             raise

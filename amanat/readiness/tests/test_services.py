@@ -1788,12 +1788,16 @@ def test_concurrent_batches_over_two_counties_in_opposite_orders_both_succeed(
     }
 
 
-def _slow_after_locking_live_rows(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-    """Pause after reading (and locking) the stations' live rows, so that both senders find none."""
-    result = execute(sql, params, many, context)
-    if "FOR UPDATE" in sql.upper() and "stationlive" in sql.lower():
-        time.sleep(0.3)
-    return result
+def _pause_after_locking_live_rows(seconds: float) -> Callable[..., Any]:
+    """An execute wrapper that pauses after each locking read of the stations' live rows."""
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if "FOR UPDATE" in sql.upper() and "stationlive" in sql.lower():
+            time.sleep(seconds)
+        return result
+
+    return wrapper
 
 
 @pytest.mark.skipif(
@@ -1807,7 +1811,8 @@ def test_the_same_first_report_sent_twice_at_once_is_taken_once(
     results: list[Any] = []
 
     def send() -> None:
-        with connection.execute_wrapper(_slow_after_locking_live_rows):
+        # Both senders read (and lock) before either writes, so both find no row for the station.
+        with connection.execute_wrapper(_pause_after_locking_live_rows(0.3)):
             results.append(
                 services.live_updates_apply(
                     actor=county_user,
@@ -1865,14 +1870,6 @@ def test_concurrent_uploads_over_two_counties_in_opposite_orders_both_succeed(
     assert sorted(_kept_readiness(event).values()) == [(0, 3, 0), (0, 3, 0)]
 
 
-def _slow_after_each_live_lock(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-    """Pause a second after each locking read of live rows (the other batches move on meanwhile)."""
-    result = execute(sql, params, many, context)
-    if "FOR UPDATE" in sql.upper() and "stationlive" in sql.lower():
-        time.sleep(1)
-    return result
-
-
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (CI runs PostgreSQL)"
 )
@@ -1893,7 +1890,7 @@ def test_a_batch_never_holds_row_locks_while_it_waits_to_insert_first_rows(
     def batch(name: str, delay: float, entries: list[LiveEntry], slow: bool) -> Callable[[], None]:
         def send() -> None:
             time.sleep(delay)
-            with connection.execute_wrapper(_slow_after_each_live_lock if slow else _pass_through):
+            with connection.execute_wrapper(_pause_after_locking_live_rows(1) if slow else _pass_through):
                 results[name] = services.live_updates_apply(
                     actor=admin, event=event, entries=entries, now=voting_time(8)
                 )
